@@ -1,0 +1,20 @@
+// Entry of `npm run bench -- <name> [options]`: runs one benchmark (or all) against its peer.
+import { benchEngine } from "./engine.js";
+
+const benches: Record<string, (args: string[]) => Promise<void>> = {
+  engine: async (args) => {
+    const get = (flag: string) => {
+      const i = args.indexOf(flag);
+      return i >= 0 ? Number(args[i + 1]) : undefined;
+    };
+    const only = get("--dims");
+    await benchEngine({ steps: get("--steps"), warmup: get("--warmup"), only: only === 2 || only === 3 ? only : undefined });
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || !(name in benches)) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3]`);
+  process.exit(name ? 2 : 0);
+}
+for (const [k, run] of Object.entries(benches)) if (name === "all" || name === k) await run(rest);

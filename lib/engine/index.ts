@@ -1,0 +1,8 @@
+// The tensor engine: one tfjs-core for the whole kit, the backend choice, the wasm kernel
+// pack and the gradient fixes.
+export { tf } from "./tf.js";
+export type { Tensor, TensorInfo, Rank, DataType } from "./tf.js";
+export { initEngine, engineInfo, describeEngine, BACKEND_ORDER } from "./backend.js";
+export type { BackendName, EngineInfo, EngineOptions } from "./backend.js";
+export type { ReplacedKernel } from "./kernels/index.js";
+export { mirrorPadGrad } from "./gradients.js";

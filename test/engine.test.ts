@@ -1,0 +1,103 @@
+// Backend choice and its errors: the order, forcing with UNPAIRED_BACKEND, clear errors for a
+// backend that is not there or a name that is not a backend, layouts the kernel pack refuses,
+// and a training loop whose live tensor count does not grow from step to step.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { UnpairedError, describeEngine, engineInfo, initEngine, tf } from "../lib/index.js";
+import { BenchGenerator } from "../bench/nets/resnetGenerator.js";
+import { liveCounts, seeded } from "./helpers.js";
+
+async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
+  const old = process.env["UNPAIRED_BACKEND"];
+  if (value === undefined) delete process.env["UNPAIRED_BACKEND"];
+  else process.env["UNPAIRED_BACKEND"] = value;
+  try {
+    return await f();
+  } finally {
+    if (old === undefined) delete process.env["UNPAIRED_BACKEND"];
+    else process.env["UNPAIRED_BACKEND"] = old;
+  }
+}
+
+describe("initEngine", () => {
+  test("without tfjs-node installed it picks wasm and says why tensorflow was skipped", async () => {
+    const info = await withEnv(undefined, () => initEngine({ quiet: true }));
+    assert.equal(info.backend, "wasm");
+    assert.equal(tf.getBackend(), "wasm");
+    assert.equal(info.forced, false);
+    assert.match(info.skipped.map((s) => s.reason).join(" "), /tfjs-node not installed/);
+    assert.ok(info.replacedKernels.length >= 5);
+    assert.deepEqual(info.fixedGradients, ["MirrorPad", "Conv3DBackpropInputV2"]);
+    assert.equal(info.threads, 1);
+    assert.match(describeEngine(info), /^wasm backend \(@tensorflow\/tfjs-backend-wasm 4\.22\.0/);
+    assert.equal(engineInfo(), info);
+  });
+
+  test("UNPAIRED_BACKEND=cpu forces the cpu backend, and wasm can be forced back", async () => {
+    const cpu = await withEnv("cpu", () => initEngine({ quiet: true }));
+    assert.equal(cpu.backend, "cpu");
+    assert.equal(cpu.forced, true);
+    assert.equal(tf.getBackend(), "cpu");
+    const wasm = await initEngine({ backend: "wasm", quiet: true });
+    assert.equal(wasm.backend, "wasm");
+    assert.equal(tf.getBackend(), "wasm");
+  });
+
+  test("asking for tensorflow when it is not installed is a clear error", async () => {
+    await assert.rejects(
+      withEnv("tensorflow", () => initEngine({ quiet: true })),
+      (e: unknown) =>
+        e instanceof UnpairedError &&
+        e.code === "BACKEND_UNAVAILABLE" &&
+        /tfjs-node/.test(e.message) &&
+        /unset UNPAIRED_BACKEND/.test(e.message),
+    );
+  });
+
+  test("a name that is not a backend is a clear error naming the variable", async () => {
+    await assert.rejects(
+      withEnv("webgpu", () => initEngine({ quiet: true })),
+      (e: unknown) => e instanceof UnpairedError && e.code === "BAD_OPTION" && /UNPAIRED_BACKEND=webgpu/.test(e.message),
+    );
+  });
+});
+
+describe("kernel pack refuses what it cannot do correctly", () => {
+  test("channels-first filter gradient is an error, not wrong numbers", async () => {
+    await initEngine({ backend: "wasm", quiet: true });
+    const x = tf.zeros([1, 2, 5, 5]);
+    const dy = tf.zeros([1, 3, 5, 5]);
+    assert.throws(
+      () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: 1, pad: "same", filterShape: [3, 3, 2, 3], dataFormat: "NCHW" }),
+      (e: unknown) => e instanceof UnpairedError && e.code === "KERNEL_UNSUPPORTED" && /channels-last/.test(e.message),
+    );
+    tf.dispose([x, dy]);
+  });
+});
+
+describe("training loop memory", () => {
+  for (const dims of [2, 3] as const) {
+    test(`live tensors and wasm buffers stay constant over Adam steps (${dims}D generator)`, async () => {
+      await initEngine({ backend: "wasm", quiet: true });
+      const net = new BenchGenerator({ dims, inChannels: 1, outChannels: 1, ngf: 4, blocks: 1 });
+      const shape = dims === 2 ? [1, 16, 16, 1] : [1, 8, 16, 16, 1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(seeded(n, 1), shape);
+      const target = tf.tensor(seeded(n, 2), shape);
+      const opt = tf.train.adam(2e-4, 0.5, 0.999, 1e-8);
+      const losses: number[] = [];
+      const step = () => {
+        const loss = opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), target))) as tf.Scalar, true, net.variables())!;
+        losses.push(loss.dataSync()[0]!);
+        loss.dispose();
+      };
+      step(); // Adam creates its moment variables on the first step
+      const after1 = liveCounts();
+      for (let i = 0; i < 4; i++) step();
+      assert.deepEqual(liveCounts(), after1);
+      assert.ok(losses.every(Number.isFinite));
+      opt.dispose();
+      tf.dispose([x, target, ...net.variables()]);
+    });
+  }
+});

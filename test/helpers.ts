@@ -1,0 +1,61 @@
+// Shared test helpers: seeded data, running one computation on two backends, comparisons.
+import assert from "node:assert/strict";
+import { initEngine, tf } from "../lib/engine/index.js";
+import { silenceCpuBanner } from "../lib/engine/backend.js";
+
+/** Uniform numbers in [-1, 1) from a seeded 32-bit LCG. */
+export function seeded(n: number, seed: number): Float32Array {
+  let s = (seed * 2654435761) >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2147483648 - 1;
+  }
+  return out;
+}
+
+export const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Starts the engine on wasm (the backend the kit's kernels replace) and the cpu reference. */
+export async function startWasm(): Promise<void> {
+  await initEngine({ backend: "wasm", quiet: true });
+  await tf.setBackend("cpu");
+  silenceCpuBanner();
+  await tf.setBackend("wasm");
+}
+
+/** Runs `f` on the cpu backend and on wasm; returns both results as plain arrays. */
+export async function onBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array; shape: number[] }> {
+  await tf.setBackend("cpu");
+  const c = tf.tidy(f);
+  const cpu = Float32Array.from(c.dataSync());
+  c.dispose();
+  await tf.setBackend("wasm");
+  const w = tf.tidy(f);
+  const wasm = Float32Array.from(w.dataSync());
+  const shape = w.shape;
+  w.dispose();
+  return { cpu, wasm, shape };
+}
+
+/** Asserts max |a - b| <= tol * max(1, max |b|), naming the case. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} exceeds ${tol} x ${scale}`);
+}
+
+/** Tensor count and wasm buffer count, to check that work leaves nothing behind. */
+export function liveCounts(): { tensors: number; buffers: number } {
+  return { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+}
