@@ -73,31 +73,50 @@ export function conv3dGeometry(
   };
 }
 
-/** xg[b, od, h, w, kd, c] = x[b, od*sD + kd - padFront, h, w, c], zero outside the volume.
- * x: [batch, inD, H, W, inC] -> [batch*outD, H, W, kD*inC]. */
-function gatherDepthTaps(backend: WasmBackend, x: TensorInfo, g: Conv3DGeometry): TensorInfo {
-  const { batch: B, inD: D, outD: OD, kD: KD, sD, padFront, inC: C } = g;
-  const HW = g.plane.inH * g.plane.inW;
-  const out = alloc(backend, [B * OD, g.plane.inH, g.plane.inW, KD * C]);
-  const xs = view(backend, x);
+/**
+ * The four depth-tap moves of the folds, one loop. A "plain" tensor is [batch, depth, P, C]; a
+ * "tapped" one is [batch, depth', P, kD, C] (P = cells of a plane). Input depth d and output
+ * depth od are linked by d = od*sD + kd - padFront.
+ * - tapsAt "out", toTaps:   tapped[od, kd] = plain[d]         (gather x for the input fold)
+ * - tapsAt "out", fromTaps: plain[d]      += tapped[od, kd]   (its adjoint: scatter-add)
+ * - tapsAt "in",  toTaps:   tapped[d, kd] = plain[od]         (spread dy for the output fold)
+ * - tapsAt "in",  fromTaps: plain[od]     += tapped[d, kd]    (its adjoint: sum over taps)
+ * Every slot a move does not reach is zero.
+ */
+function moveDepthTaps(
+  backend: WasmBackend,
+  src: TensorInfo,
+  outShape: number[],
+  g: Conv3DGeometry,
+  planeCells: number,
+  C: number,
+  tapsAt: "in" | "out",
+  direction: "toTaps" | "fromTaps",
+): TensorInfo {
+  const { batch: B, inD: D, outD: OD, kD: KD, sD, padFront } = g;
+  const out = alloc(backend, outShape);
+  const ss = view(backend, src);
   const os = view(backend, out);
+  os.fill(0);
   const KC = KD * C;
+  const tappedDepth = tapsAt === "out" ? OD : D;
+  const plainDepth = tapsAt === "out" ? D : OD;
+  const toTaps = direction === "toTaps";
   for (let b = 0; b < B; b++) {
     for (let od = 0; od < OD; od++) {
-      const dstPlane = (b * OD + od) * HW * KC;
       for (let kd = 0; kd < KD; kd++) {
         const d = od * sD + kd - padFront;
-        const dst0 = dstPlane + kd * C;
-        if (d < 0 || d >= D) {
-          for (let p = 0, dst = dst0; p < HW; p++, dst += KC) os.fill(0, dst, dst + C);
-          continue;
-        }
-        const src0 = (b * D + d) * HW * C;
-        if (C === 1) {
-          for (let p = 0, dst = dst0; p < HW; p++, dst += KC) os[dst] = xs[src0 + p]!;
+        if (d < 0 || d >= D) continue;
+        const [tappedAt, plainAt] = tapsAt === "out" ? [od, d] : [d, od];
+        let tapped = (b * tappedDepth + tappedAt) * planeCells * KC + kd * C;
+        let plain = (b * plainDepth + plainAt) * planeCells * C;
+        if (toTaps) {
+          for (let p = 0; p < planeCells; p++, tapped += KC, plain += C) {
+            for (let c = 0; c < C; c++) os[tapped + c] = ss[plain + c]!;
+          }
         } else {
-          for (let p = 0, dst = dst0, src = src0; p < HW; p++, dst += KC, src += C) {
-            for (let c = 0; c < C; c++) os[dst + c] = xs[src + c]!;
+          for (let p = 0; p < planeCells; p++, tapped += KC, plain += C) {
+            for (let c = 0; c < C; c++) os[plain + c] += ss[tapped + c]!;
           }
         }
       }
@@ -106,81 +125,11 @@ function gatherDepthTaps(backend: WasmBackend, x: TensorInfo, g: Conv3DGeometry)
   return out;
 }
 
-/** The adjoint of gatherDepthTaps: dx[b, od*sD + kd - padFront, h, w, c] += z[b, od, h, w, kd, c].
- * z: [batch*outD, H, W, kD*inC] -> [batch, inD, H, W, inC]. */
-function scatterDepthTaps(backend: WasmBackend, z: TensorInfo, g: Conv3DGeometry): TensorInfo {
-  const { batch: B, inD: D, outD: OD, kD: KD, sD, padFront, inC: C } = g;
-  const HW = g.plane.inH * g.plane.inW;
-  const out = alloc(backend, [B, D, g.plane.inH, g.plane.inW, C]);
-  const zs = view(backend, z);
-  const os = view(backend, out);
-  os.fill(0);
-  const KC = KD * C;
-  for (let b = 0; b < B; b++) {
-    for (let od = 0; od < OD; od++) {
-      const srcPlane = (b * OD + od) * HW * KC;
-      for (let kd = 0; kd < KD; kd++) {
-        const d = od * sD + kd - padFront;
-        if (d < 0 || d >= D) continue;
-        const dst0 = (b * D + d) * HW * C;
-        for (let p = 0, src = srcPlane + kd * C, dst = dst0; p < HW; p++, src += KC, dst += C) {
-          for (let c = 0; c < C; c++) os[dst + c] += zs[src + c]!;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** The adjoint of sumDepthTaps: z[b, d, h, w, kd, c] = dy[b, od, h, w, c] where
- * d = od*sD + kd - padFront, zero where no output depth maps there.
- * dy: [batch, outD, P, C] -> [batch*inD, P, kD*C] (P = the plane's cells). */
-function spreadDepthTaps(backend: WasmBackend, dy: TensorInfo, g: Conv3DGeometry, planeCells: number, C: number, shape: number[]): TensorInfo {
-  const { batch: B, inD: D, outD: OD, kD: KD, sD, padFront } = g;
-  const out = alloc(backend, shape);
-  const ds = view(backend, dy);
-  const os = view(backend, out);
-  os.fill(0);
-  const KC = KD * C;
-  for (let b = 0; b < B; b++) {
-    for (let od = 0; od < OD; od++) {
-      const src0 = (b * OD + od) * planeCells * C;
-      for (let kd = 0; kd < KD; kd++) {
-        const d = od * sD + kd - padFront;
-        if (d < 0 || d >= D) continue;
-        const dst0 = (b * D + d) * planeCells * KC + kd * C;
-        for (let p = 0, src = src0, dst = dst0; p < planeCells; p++, src += C, dst += KC) {
-          for (let c = 0; c < C; c++) os[dst + c] = ds[src + c]!;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** y[b, od, h, w, c] = sum over kd of z[b, od*sD + kd - padFront, h, w, kd, c].
- * z: [batch*inD, P, kD*C] -> [batch, outD, P, C]. */
-function sumDepthTaps(backend: WasmBackend, z: TensorInfo, g: Conv3DGeometry, planeCells: number, C: number, shape: number[]): TensorInfo {
-  const { batch: B, inD: D, outD: OD, kD: KD, sD, padFront } = g;
-  const out = alloc(backend, shape);
-  const zs = view(backend, z);
-  const os = view(backend, out);
-  os.fill(0);
-  const KC = KD * C;
-  for (let b = 0; b < B; b++) {
-    for (let od = 0; od < OD; od++) {
-      const dst0 = (b * OD + od) * planeCells * C;
-      for (let kd = 0; kd < KD; kd++) {
-        const d = od * sD + kd - padFront;
-        if (d < 0 || d >= D) continue;
-        const src0 = (b * D + d) * planeCells * KC + kd * C;
-        for (let p = 0, src = src0, dst = dst0; p < planeCells; p++, src += KC, dst += C) {
-          for (let c = 0; c < C; c++) os[dst + c] += zs[src + c]!;
-        }
-      }
-    }
-  }
-  return out;
+/** [kD, kH, kW, inC, outC] -> the folded 2D filter [kH, kW, kD*inC, outC]. */
+function foldFilter(backend: WasmBackend, base: BaseKernels, filter: TensorInfo): TensorInfo {
+  const [kD, kH, kW, C, CO] = filter.shape as [number, number, number, number, number];
+  const t = transpose(backend, base.transpose, filter, [1, 2, 0, 3, 4]);
+  return { dataId: t.dataId, shape: [kH, kW, kD * C, CO], dtype: "float32" };
 }
 
 /** [kD, kH, kW, inC, outC] -> the output-folded 2D filter [kH, kW, inC, kD*outC]. */
@@ -202,12 +151,6 @@ function foldIntoOutput(g: Conv3DGeometry): boolean {
   return g.plane.outC < 8 && g.plane.outC < g.inC;
 }
 
-/** [kD, kH, kW, inC, outC] -> the folded 2D filter [kH, kW, kD*inC, outC]. */
-function foldFilter(backend: WasmBackend, base: BaseKernels, filter: TensorInfo): TensorInfo {
-  const [kD, kH, kW, C, CO] = filter.shape as [number, number, number, number, number];
-  const t = transpose(backend, base.transpose, filter, [1, 2, 0, 3, 4]);
-  return { dataId: t.dataId, shape: [kH, kW, kD * C, CO], dtype: "float32" };
-}
 
 /** y = conv3d(x, filter). x: [batch, D, H, W, inC], filter: [kD, kH, kW, inC, outC]
  * -> [batch, outD, outH, outW, outC]. */
@@ -233,11 +176,11 @@ export function conv3dForward(
       },
     });
     free(backend, w2o);
-    const y = sumDepthTaps(backend, z, g, p.outH * p.outW, p.outC, [g.batch, g.outD, p.outH, p.outW, p.outC]);
+    const y = moveDepthTaps(backend, z, [g.batch, g.outD, p.outH, p.outW, p.outC], g, p.outH * p.outW, p.outC, "in", "fromTaps");
     free(backend, z);
     return y;
   }
-  const xg = gatherDepthTaps(backend, x, g);
+  const xg = moveDepthTaps(backend, x, [p.batch, p.inH, p.inW, p.inC], g, p.inH * p.inW, g.inC, "out", "toTaps");
   const w2 = foldFilter(backend, base, filter);
   const y = base.conv2d({
     inputs: { x: xg, filter: w2 },
@@ -264,7 +207,7 @@ export function conv3dInputGrad(
   const p = g.plane;
   if (foldIntoOutput(g)) {
     const q = outputFoldedPlane(g);
-    const dz = spreadDepthTaps(backend, dy, g, p.outH * p.outW, p.outC, [q.batch, q.outH, q.outW, q.outC]);
+    const dz = moveDepthTaps(backend, dy, [q.batch, q.outH, q.outW, q.outC], g, p.outH * p.outW, p.outC, "in", "toTaps");
     const w2o = foldFilterOut(backend, base, filter);
     const dx = conv2dInputGrad(backend, base, dz, w2o, q);
     free(backend, dz, w2o);
@@ -273,7 +216,7 @@ export function conv3dInputGrad(
   const w2 = foldFilter(backend, base, filter);
   const z = conv2dInputGrad(backend, base, reshaped(dy, [p.batch, p.outH, p.outW, p.outC]), w2, p);
   free(backend, w2);
-  const dx = scatterDepthTaps(backend, z, g);
+  const dx = moveDepthTaps(backend, z, [g.batch, g.inD, p.inH, p.inW, g.inC], g, p.inH * p.inW, g.inC, "out", "fromTaps");
   free(backend, z);
   return dx;
 }
@@ -288,7 +231,7 @@ export function conv3dFilterGrad(
   g: Conv3DGeometry,
 ): TensorInfo {
   const p = g.plane;
-  const xg = gatherDepthTaps(backend, x, g);
+  const xg = moveDepthTaps(backend, x, [p.batch, p.inH, p.inW, p.inC], g, p.inH * p.inW, g.inC, "out", "toTaps");
   const dw2 = conv2dFilterGrad(backend, base, xg, reshaped(dy, [p.batch, p.outH, p.outW, p.outC]), p);
   free(backend, xg);
   const folded = { ...dw2, shape: [p.kH, p.kW, g.kD, g.inC, p.outC] };
