@@ -3,6 +3,7 @@
 // wasm backend with the kit's kernel pack, else the pure-JS cpu backend. Says once which one
 // runs and why; `engineInfo()` reports it afterwards.
 import "@tensorflow/tfjs-backend-cpu";
+import { availableParallelism } from "node:os";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.js";
 import { UnpairedError } from "../util/errors.js";
@@ -18,13 +19,14 @@ export interface EngineInfo {
   package: string;
   /** Version of that package. */
   version: string;
-  /** Threads the backend computes with (1 for wasm and cpu in Node). */
+  /** Threads the backend computes with (1 for wasm and cpu in Node; for tensorflow, the
+   * cores its own thread pool may use). */
   threads: number;
   /** Whether the wasm backend runs its SIMD build (null for other backends). */
   simd: boolean | null;
   /** Kernels the kit registered in place of the backend's own. */
   replacedKernels: ReplacedKernel[];
-  /** Gradients the kit registered in place of tfjs-core's. */
+  /** Gradients the kit registered in place of tfjs-core's, or that tfjs-core lacks. */
   fixedGradients: string[];
   /** Why earlier backends in the order were not used. */
   skipped: { backend: BackendName; reason: string }[];
@@ -104,7 +106,7 @@ async function start(name: BackendName): Promise<Omit<EngineInfo, "skipped" | "f
     case "tensorflow": {
       const { pkg, version } = await loadTensorflow();
       if (!(await tf.setBackend("tensorflow"))) throw new Error(`${pkg} is installed but its backend failed to start`);
-      return { backend: name, package: pkg, version, threads: 0, simd: null, replacedKernels: [] };
+      return { backend: name, package: pkg, version, threads: availableParallelism(), simd: null, replacedKernels: [] };
     }
     case "wasm": {
       const ok = await withoutEmscriptenHandlers(() => tf.setBackend("wasm"));
