@@ -182,3 +182,22 @@ describe("kernels leave no tensors or heap buffers behind", () => {
     tf.dispose([x2, w2, x3, w3, w3small]);
   });
 });
+
+describe("the backend's own 3D average pooling is correct (kept as is)", () => {
+  const cases: [number[], number, number, "same" | "valid"][] = [
+    [[1, 6, 7, 8, 2], 2, 2, "valid"],
+    [[2, 5, 6, 7, 3], 3, 1, "same"],
+    [[1, 7, 7, 7, 1], 3, 2, "same"],
+  ];
+  for (const [xs, k, s, p] of cases) {
+    test(`avgPool3d x ${xs.join("x")} k ${k} stride ${s} ${p}, value and gradient`, async () => {
+      const x = seeded(size(xs), 41);
+      const pool = (t: tf.Tensor) => tf.avgPool3d(t as tf.Tensor5D, k, s, p);
+      const fwd = await onBoth(() => pool(tf.tensor(x, xs)));
+      assertClose(fwd.wasm, fwd.cpu, TOL, "AvgPool3D");
+      const w = seeded(size(fwd.shape), 42);
+      const g = await onBoth(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t), tf.tensor(w, fwd.shape))))(tf.tensor(x, xs)));
+      assertClose(g.wasm, g.cpu, TOL, "AvgPool3DGrad");
+    });
+  }
+});
