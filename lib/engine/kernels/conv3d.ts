@@ -151,7 +151,6 @@ function foldIntoOutput(g: Conv3DGeometry): boolean {
   return g.plane.outC < 8 && g.plane.outC < g.inC;
 }
 
-
 /** y = conv3d(x, filter). x: [batch, D, H, W, inC], filter: [kD, kH, kW, inC, outC]
  * -> [batch, outD, outH, outW, outC]. */
 export function conv3dForward(
