@@ -3,15 +3,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
 
-test("dist/cli.js exists (npm install builds it)", () => {
+test("dist/cli.js exists and is executable (npm install builds it; npx runs it directly)", () => {
   assert.ok(existsSync(cli), "run npm install (or npm run build) first");
+  assert.ok((statSync(cli).mode & 0o111) !== 0, "dist/cli.js is not executable");
 });
 
 test("doctor reports the wasm backend and the replaced kernels", () => {
