@@ -5,7 +5,14 @@ export type ErrorCode =
   | "BACKEND_UNAVAILABLE"
   | "BACKEND_INIT_FAILED"
   | "KERNEL_UNSUPPORTED"
-  | "BAD_OPTION";
+  | "BAD_OPTION"
+  | "BAD_VOLUME"
+  | "FILE_NOT_FOUND"
+  | "NOT_NIFTI"
+  | "BAD_NIFTI"
+  | "UNSUPPORTED_DATATYPE"
+  | "BAD_MANIFEST"
+  | "WRITE_FAILED";
 
 export class UnpairedError extends Error {
   readonly code: ErrorCode;
