@@ -1,5 +1,6 @@
 // Entry of `npm run bench -- <name> [options]`: runs one benchmark (or all) against its peer.
 import { benchEngine } from "./engine.js";
+import { benchNifti } from "./nifti.js";
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: async (args) => {
@@ -10,11 +11,15 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
     const only = get("--dims");
     await benchEngine({ steps: get("--steps"), warmup: get("--warmup"), only: only === 2 || only === 3 ? only : undefined });
   },
+  nifti: async (args) => {
+    const i = args.indexOf("--reps");
+    await benchNifti({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
-if (!name || !(name in benches)) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3]`);
+if (!name || !(name in benches || name === "all")) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N]`);
   process.exit(name ? 2 : 0);
 }
 for (const [k, run] of Object.entries(benches)) if (name === "all" || name === k) await run(rest);
