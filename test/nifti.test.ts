@@ -12,6 +12,7 @@ import { encodeNifti, writeNifti, writeNiftiSync } from "../lib/volume/niftiWrit
 import { affineToQuatern, quaternToAffine } from "../lib/volume/niftiFormat.js";
 import { makeLabelVolume, makeVolume, type Affine } from "../lib/volume/volume.js";
 import { UnpairedError } from "../lib/util/errors.js";
+import { orientationOf, reorientToCanonical } from "../lib/volume/orient.js";
 import { buildNifti, decodeNifti1, type BuildSpec, type TypeName } from "./niftiBuild.js";
 
 const SHARED = new URL("../../shared/data/nifti/", import.meta.url).pathname;
@@ -131,6 +132,12 @@ test("shared files: one image in five datatypes, two byte orders and two orienta
     a.forEach((x, r) => assert.ok(Math.abs(x - b[r]!) < 1e-3, `world position of (${i},${j},${k})`));
     assert.equal(lps.data[i + nx * (j + ny * k)], ras.data[nx - 1 - i + nx * (ny - 1 - j + ny * k)]);
   }
+  // Reoriented to RAS, the LPS file is the RAS file, voxel for voxel.
+  const canon = reorientToCanonical(lps);
+  assert.equal(orientationOf(lps), "LPS");
+  assert.equal(orientationOf(canon), "RAS");
+  assert.deepEqual(canon.data, ras.data);
+  canon.affine.forEach((row, r) => row.forEach((x, c) => assert.ok(Math.abs(x - ras.affine[r]![c]!) < 1e-3, `canonical affine [${r}][${c}]`)));
   // The uint16 label file reads as labels; the 4D file gives any of its 20 volumes.
   const labels = await readNiftiLabels(join(SHARED, "monai_anatomical_label.nii.gz"));
   assert.ok(labels.data instanceof Uint8Array, "labels 0..255 fit a Uint8Array");

@@ -100,7 +100,7 @@ export function voxelIndex(shape: readonly number[], x: number, y: number, z = 0
   return x + shape[0]! * (y + shape[1]! * z);
 }
 
-/** Same geometry (shape, spacing, affine) to within `tol` mm. */
+/** Same voxel grid: equal shapes and affines within `tol` mm (spacing follows from the affine). */
 export function sameGeometry(a: Geometry, b: Geometry, tol = 1e-4): boolean {
   if (a.shape.length !== b.shape.length || a.shape.some((n, i) => n !== b.shape[i])) return false;
   for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) if (Math.abs(a.affine[r]![c]! - b.affine[r]![c]!) > tol) return false;
