@@ -2,14 +2,24 @@
 // The `unpaired-lab` command line. Each command calls the library; errors a user can cause
 // print one line that says what to do, never a stack trace.
 import { createRequire } from "node:module";
+import { parseArgs } from "node:util";
 import { describeEngine, initEngine } from "./engine/index.js";
 import { UnpairedError } from "./util/errors.js";
+import { ProgressBar } from "./util/progress.js";
+import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
+import { loadManifest } from "./data/manifest.js";
 
 const USAGE = `usage: unpaired-lab <command> [options]
 
 commands:
   doctor        start the tensor engine and report the backend, its threads and the
                 kernels the kit replaced (set UNPAIRED_BACKEND=tensorflow|wasm|cpu to force one)
+  phantom       write a phantom dataset (NIfTI images, labels and manifest.json)
+                  --kind crossmoda|axon|toy  --out DIR  [--seed N]
+                  [--count N | --count source=60,target=60,targetTest=24]
+                  [--shape 64,64,32] [--spacing 0.41,0.41,1] [--quiet]
+  validate      check a manifest and every file it names, reporting all problems at once
+                  --manifest FILE [--data-root DIR]
   help          this text
 
 options:
@@ -21,6 +31,75 @@ async function doctor(): Promise<void> {
   for (const k of info.replacedKernels) console.log(`  kernel ${k.kernel} (${k.reason} in the backend): ${k.via}`);
   for (const g of info.fixedGradients) console.log(`  gradient ${g}: registered by the kit`);
   console.log(`node ${process.version}, ${process.platform} ${process.arch}`);
+}
+
+/** Parses a command's options; an unknown or malformed one is a BAD_OPTION naming it. */
+function options<T extends Record<string, { type: "string" | "boolean" }>>(command: string, args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UnpairedError("BAD_OPTION", `${command}: ${err instanceof Error ? err.message : String(err)}. See: unpaired-lab help`);
+  }
+}
+
+function numberList(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const xs = value.split(",").map((v) => Number(v.trim()));
+  if (!xs.length || xs.some((x) => !Number.isFinite(x))) throw new UnpairedError("BAD_OPTION", `${flag} ${value}: expected numbers separated by commas, e.g. 64,64,32`);
+  return xs;
+}
+
+function countOption(value: string | undefined): number | Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const out: Record<string, number> = {};
+  for (const part of value.split(",")) {
+    const m = /^\s*([A-Za-z][\w-]*)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m) throw new UnpairedError("BAD_OPTION", `--count ${value}: expected a number or name=number pairs, e.g. source=60,target=60,targetTest=24`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function phantom(args: string[]): Promise<void> {
+  const o = options("phantom", args, {
+    kind: { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+    count: { type: "string" },
+    shape: { type: "string" },
+    spacing: { type: "string" },
+    quiet: { type: "boolean" },
+  });
+  if (!o.kind || !PHANTOM_KINDS.includes(o.kind as PhantomKind)) {
+    throw new UnpairedError("BAD_OPTION", `phantom: --kind must be one of ${PHANTOM_KINDS.join(", ")}${o.kind ? ` (got "${o.kind}")` : ""}`);
+  }
+  if (!o.out) throw new UnpairedError("BAD_OPTION", "phantom: --out DIR is required (the folder to write the files and manifest.json into)");
+  const seed = o.seed === undefined ? undefined : Number(o.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new UnpairedError("BAD_OPTION", `phantom: --seed ${o.seed} must be a whole number`);
+  const count = countOption(o.count);
+  const shape = numberList("--shape", o.shape);
+  const spacing = numberList("--spacing", o.spacing);
+  const bar = new ProgressBar(`phantom ${o.kind}`, 1, { quiet: Boolean(o.quiet) });
+  const manifest = await writePhantom(o.kind as PhantomKind, o.out, {
+    ...(seed === undefined ? {} : { seed }),
+    ...(count === undefined ? {} : { counts: count }),
+    ...(shape ? { shape } : {}),
+    ...(spacing ? { spacing } : {}),
+    onProgress: (e) => bar.update(e),
+  });
+  bar.finish();
+  console.log(manifest);
+}
+
+async function validate(args: string[]): Promise<void> {
+  const o = options("validate", args, { manifest: { type: "string" }, "data-root": { type: "string" } });
+  if (!o.manifest) throw new UnpairedError("BAD_OPTION", "validate: --manifest FILE is required");
+  const d = await loadManifest(o.manifest, o["data-root"] === undefined ? {} : { dataRoot: o["data-root"] });
+  const byDomain = new Map<string, number>();
+  for (const s of d.subjects) byDomain.set(`${s.domain}/${s.site}/${s.split}`, (byDomain.get(`${s.domain}/${s.site}/${s.split}`) ?? 0) + 1);
+  console.log(`${d.id}: ${d.subjects.length} subjects under ${d.root}, all files present and consistent`);
+  for (const [k, n] of [...byDomain].sort()) console.log(`  ${k}: ${n}`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +116,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "doctor") {
     if (rest.length) throw new UnpairedError("BAD_OPTION", `doctor takes no arguments (got ${rest.join(" ")})`);
     await doctor();
+    return 0;
+  }
+  if (command === "phantom") {
+    await phantom(rest);
+    return 0;
+  }
+  if (command === "validate") {
+    await validate(rest);
     return 0;
   }
   console.error(`unpaired-lab: unknown command "${command}"\n\n${USAGE}`);

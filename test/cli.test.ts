@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -36,4 +38,46 @@ test("an unknown command prints usage and exits 2", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown command "frobnicate"/);
   assert.match(r.stderr, /usage: unpaired-lab/);
+});
+
+test("phantom writes NIfTI files and a manifest that validate accepts; the same seed gives the same bytes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "unpaired-cli-"));
+  const a = run(["phantom", "--kind", "toy", "--count", "2", "--shape", "24,20", "--seed", "3", "--out", join(dir, "a")]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(a.stdout.trim(), join(dir, "a", "manifest.json"));
+  assert.match(a.stderr, /phantom toy \[#+\] 12\/12 100% in /);
+  const b = run(["phantom", "--kind", "toy", "--count", "2", "--shape", "24,20", "--seed", "3", "--out", join(dir, "b"), "--quiet"]);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stderr, "");
+  const files = readdirSync(join(dir, "a")).sort();
+  assert.equal(files.length, 12 * 2 + 1);
+  for (const f of files) if (f.endsWith(".nii.gz")) assert.deepEqual(readFileSync(join(dir, "b", f)), readFileSync(join(dir, "a", f)), f);
+  const v = run(["validate", "--manifest", join(dir, "a", "manifest.json")]);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^toy-phantom: 12 subjects under .*, all files present and consistent/);
+  assert.match(v.stdout, /geometry-B\/geometry\/train: 1/);
+});
+
+test("phantom and validate: bad options and bad data are one clear line each", () => {
+  const cases: [string[], RegExp][] = [
+    [["phantom", "--out", "x"], /error \[BAD_OPTION\]: phantom: --kind must be one of crossmoda, axon, toy$/m],
+    [["phantom", "--kind", "mri", "--out", "x"], /--kind must be one of crossmoda, axon, toy \(got "mri"\)/],
+    [["phantom", "--kind", "toy"], /--out DIR is required/],
+    [["phantom", "--kind", "crossmoda", "--out", "x", "--count", "lots"], /--count lots: expected a number or name=number pairs/],
+    [["phantom", "--kind", "crossmoda", "--out", "x", "--shape", "64,x"], /--shape 64,x: expected numbers separated by commas/],
+    [["phantom", "--kind", "toy", "--out", "x", "--colour", "red"], /phantom: Unknown option '--colour'/],
+    [["validate"], /validate: --manifest FILE is required/],
+    [["validate", "--manifest", "/nonexistent/m.json"], /error \[FILE_NOT_FOUND\]: \/nonexistent\/m\.json: no such manifest/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern, args.join(" "));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "unpaired-cli-"));
+  writeFileSync(join(dir, "m.json"), JSON.stringify({ id: "x", dimensions: 3, labels: { "0": "bg" }, domains: {}, subjects: [] }));
+  const r = run(["validate", "--manifest", join(dir, "m.json")]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /error \[BAD_MANIFEST\]: .*m\.json: 1 problem\(s\):\n  - \(top level\): a manifest needs 'subjects'/);
 });

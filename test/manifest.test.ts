@@ -171,5 +171,5 @@ test("every shipped manifest passes the schema, and manifest.schema.json matches
   assert.ok(shipped.includes("crossmoda2023.json"));
   for (const f of shipped) parseManifest(JSON.parse(readFileSync(join(MANIFESTS, f), "utf8")), f);
   const onDisk = JSON.parse(readFileSync(join(MANIFESTS, "manifest.schema.json"), "utf8"));
-  assert.deepEqual(onDisk, manifestJsonSchema(), "run: npx tsx scripts/manifest-schema.ts to regenerate data-manifests/manifest.schema.json");
+  assert.deepEqual(onDisk, manifestJsonSchema(), "run: npx tsx scripts/manifests.ts to regenerate data-manifests/");
 });
