@@ -1,6 +1,7 @@
 // Drawing primitives shared by the embedded phantoms: voxel grids in mm, signed distances of
 // simple shapes, tubes along curves, smooth random fields, Gaussian blur, bias fields and noise.
 import type { Rng } from "../../util/random.js";
+import { gaussianSmooth } from "../gaussian.js";
 
 export type Vec3 = [number, number, number];
 
@@ -328,58 +329,15 @@ function addLatticeNoise(rng: Rng, grid: Grid, scale: number, weight: number, ou
 
 // ---- filters --------------------------------------------------------------------------------
 
-function gaussianKernel(sigma: number, truncate: number): Float64Array {
-  const radius = Math.max(1, Math.ceil(truncate * sigma));
-  const k = new Float64Array(2 * radius + 1);
-  let sum = 0;
-  for (let i = -radius; i <= radius; i++) {
-    const v = Math.exp((-0.5 * i * i) / (sigma * sigma));
-    k[i + radius] = v;
-    sum += v;
-  }
-  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
-  return k;
-}
 
 /**
- * Separable Gaussian blur of a [nx, ny(, nz)] array; `sigma` in voxels per axis (an axis with
- * sigma below 0.25 is left alone: its neighbours would weigh under 0.04 %), the kernel cut at
- * `truncate` sigmas. Edges are clamped.
- * Returns a new array.
+ * Separable Gaussian blur with sigma in voxels per axis (edges replicated, kernel cut at
+ * `truncate` sigmas): lib/data/gaussian.ts's smoothing, with axes whose sigma is below a
+ * quarter voxel left untouched (a blur that small only costs time).
  */
 export function gaussianBlur(data: Float32Array, shape: readonly number[], sigma: readonly number[], truncate = 3): Float32Array {
-  let cur = Float32Array.from(data);
-  const dims = [shape[0]!, shape[1]!, shape[2] ?? 1];
-  const strides = [1, dims[0]!, dims[0]! * dims[1]!];
-  for (let axis = 0; axis < 3; axis++) {
-    const s = sigma[axis] ?? 0;
-    const len = dims[axis]!;
-    if (!(s >= 0.25) || len < 2) continue;
-    const k = gaussianKernel(s, truncate);
-    const radius = (k.length - 1) / 2;
-    const stride = strides[axis]!;
-    const next = new Float32Array(cur.length);
-    // Each line is copied with `radius` edge values repeated on both sides (clamped edges).
-    const line = new Float64Array(len + 2 * radius);
-    const outer = cur.length / (len * stride);
-    for (let o = 0; o < outer; o++) {
-      for (let r = 0; r < stride; r++) {
-        const base = o * len * stride + r;
-        for (let t = 0; t < len; t++) line[t + radius] = cur[base + t * stride]!;
-        for (let t = 0; t < radius; t++) {
-          line[t] = line[radius]!;
-          line[len + radius + t] = line[len + radius - 1]!;
-        }
-        for (let t = 0; t < len; t++) {
-          let acc = 0;
-          for (let q = 0; q < k.length; q++) acc += k[q]! * line[t + q]!;
-          next[base + t * stride] = acc;
-        }
-      }
-    }
-    cur = next;
-  }
-  return cur;
+  const sig = shape.map((n, a) => ((sigma[a] ?? 0) >= 0.25 && n > 1 ? sigma[a]! : 0));
+  return gaussianSmooth(data, shape, sig, { truncate, border: "edge" });
 }
 
 /**
