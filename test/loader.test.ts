@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { batchTensors, PatchSampler, stackPatches, styleContrastiveBatch, styleContrastiveSample, UnpairedLoader, VolumeStore, type SubjectReader } from "../lib/data/loader.js";
-import type { Subject } from "../lib/data/manifest.js";
+import { batchTensors, unpairedLoader, PatchSampler, stackPatches, styleContrastiveBatch, styleContrastiveSample, UnpairedLoader, VolumeStore, type SubjectReader } from "../lib/data/loader.js";
+import type { Dataset, Subject } from "../lib/data/manifest.js";
 import { trainingAugmentation } from "../lib/data/augment.js";
 import { Rng } from "../lib/util/random.js";
 import { makeLabelVolume, makeVolume } from "../lib/volume/volume.js";
@@ -151,4 +151,21 @@ test("style-contrastive sample: query and positive from different places, N pert
   assert.deepEqual(b.data.subarray(256, 512), s.positive.data);
   const again = styleContrastiveSample(image, new Rng(11), { crop: [8, 8, 4], negatives: 12 });
   assert.deepEqual(again.negatives.map((n) => n.data), s.negatives.map((n) => n.data));
+});
+
+test("a loader over a dataset: sub-domain filters pick the subjects, held-out labels never reach it", async () => {
+  const { read } = memoryReader();
+  const store = new VolumeStore({ read });
+  const site = (s: Subject, name: string): Subject => ({ ...s, site: name });
+  const dataset: Dataset = {
+    id: "tiny", root: "/", dimensions: 3, labels: { 0: "bg", 1: "x" },
+    domains: { source: { role: "source", modality: "ceT1", sites: ["a"] }, target: { role: "target", modality: "T2", sites: ["a", "b"] } },
+    subjects: [...sources, site(targets[0]!, "b"), site(targets[1]!, "b"), targets[2]!],
+  };
+  const loader = unpairedLoader(store, dataset, { target: { site: "b" }, sourceLabels: true, patch: [2, 2, 2], batchSize: 4, seed: 1 });
+  const { source, target } = await loader.next();
+  assert.ok(target.subjects.every((s) => s.site === "b"));
+  assert.ok(source.labels, "source labels when asked");
+  assert.equal(target.labels, undefined);
+  assert.throws(() => unpairedLoader(store, dataset, { target: { site: "z" }, patch: [2, 2], seed: 1 }), /tiny: no target subjects match \{"role":"target","split":"train","site":"z"\}/);
 });

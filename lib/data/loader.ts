@@ -14,7 +14,7 @@ import { resampleToSpacing } from "../volume/resample.js";
 import { randomPatch, type RandomPatchOptions } from "../volume/slices.js";
 import type { LabelVolume, Volume } from "../volume/volume.js";
 import { styleNegatives, type StylePerturbationOptions, type StylePerturbationRecord, type Transform, type Sample } from "./augment.js";
-import type { Subject } from "./manifest.js";
+import { selectSubjects, type Dataset, type Subject, type SubjectFilter } from "./manifest.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reading and preprocessing, once per volume.
@@ -332,4 +332,44 @@ export function styleContrastiveBatch(s: StyleContrastiveSample): { data: Float3
   const data = new Float32Array(n * all.length);
   all.forEach((v, i) => data.set(v.data, i * n));
   return { data, shape: [all.length, ...[...s.query.shape].reverse(), 1] };
+}
+
+export interface DatasetLoaderConfig {
+  /** Which subjects feed the source side (default: role source, split train, with training labels when `sourceLabels`). */
+  source?: SubjectFilter;
+  /** Which subjects feed the target side (default: role target, split train); e.g. { site: "ukm" } for one sub-domain. */
+  target?: SubjectFilter;
+  /** Give source patches their labels (segmentation-aware methods). */
+  sourceLabels?: boolean;
+  patch: readonly number[];
+  batchSize?: number;
+  seed: number;
+  augment?: Transform<Sample>;
+  sliceAxis?: number;
+}
+
+/** An UnpairedLoader over a dataset's subjects, chosen by filters (domain, site / sub-domain, split). */
+export function unpairedLoader(store: VolumeStore, dataset: Dataset, cfg: DatasetLoaderConfig): UnpairedLoader {
+  const pick = (f: SubjectFilter, side: string) => {
+    const subjects = selectSubjects(dataset, f);
+    if (subjects.length === 0) {
+      throw new UnpairedError("BAD_OPTION", `${dataset.id}: no ${side} subjects match ${JSON.stringify(f)}`);
+    }
+    return subjects;
+  };
+  const common = {
+    ...(cfg.augment ? { augment: cfg.augment } : {}),
+    ...(cfg.sliceAxis === undefined ? {} : { sliceAxis: cfg.sliceAxis }),
+  };
+  return new UnpairedLoader(store, {
+    source: {
+      subjects: pick({ role: "source", split: "train", ...(cfg.sourceLabels ? { trainingLabels: true } : {}), ...cfg.source }, "source"),
+      labels: cfg.sourceLabels ? "training" : "none",
+      ...common,
+    },
+    target: { subjects: pick({ role: "target", split: "train", ...cfg.target }, "target"), ...common },
+    patch: cfg.patch,
+    ...(cfg.batchSize === undefined ? {} : { batchSize: cfg.batchSize }),
+    seed: cfg.seed,
+  });
 }
