@@ -12,7 +12,10 @@ export type ErrorCode =
   | "BAD_NIFTI"
   | "UNSUPPORTED_DATATYPE"
   | "BAD_MANIFEST"
-  | "WRITE_FAILED";
+  | "WRITE_FAILED"
+  | "BAD_CHECKPOINT"
+  | "TRAINING_DIVERGED"
+  | "BAD_CONFIG";
 
 export class UnpairedError extends Error {
   readonly code: ErrorCode;
