@@ -1,0 +1,52 @@
+// The one interface every method implements (cyclegan, cut, fastcut, intrastyler, unified,
+// multinets, nodiverse, segmenter, syndiff), so that the training loop, checkpoints, the CLI and
+// the experiments treat them alike.
+import type { tf } from "../engine/tf.js";
+import type { Batch } from "../data/loader.js";
+import type { Module } from "../nn/module.js";
+import type { Optimizer } from "../train/optimizer.js";
+import type { RngState } from "../util/random.js";
+
+/** What one training step consumes: unpaired source and target batches (labels where allowed). */
+export interface TrainBatch {
+  source: Batch;
+  target: Batch;
+  /** Method-specific extras, e.g. IntraStyler's style-contrastive stack or one-hot site codes. */
+  extra?: Record<string, { data: Float32Array; shape: number[] }>;
+}
+
+/** How to steer a translation: an exemplar image, a style vector, or a named sub-domain. */
+export interface TranslateOptions {
+  /** [1, (d,) h, w, 1] target image whose style to copy (intrastyler). */
+  exemplar?: tf.Tensor;
+  /** [1, styleDim] unit style vector (intrastyler), e.g. a SLERP of two exemplars' vectors. */
+  style?: tf.Tensor;
+  /** Named target sub-domain (unified, multinets). */
+  site?: string;
+  /** Translate target -> source instead (methods with both directions, e.g. cyclegan). */
+  reverse?: boolean;
+}
+
+/** Scalar losses of one step, by name (e.g. { G_GAN: 0.9, NCE: 3.1, D: 0.4 }). */
+export type StepLosses = Record<string, number>;
+
+export interface Trainer {
+  /** e.g. "cyclegan". */
+  readonly method: string;
+  /** The resolved, JSON-serialisable configuration (saved with checkpoints). */
+  readonly config: Record<string, unknown>;
+  /** One optimisation step; the returned numbers are already read back from the device. */
+  step(batch: TrainBatch): Promise<StepLosses>;
+  /** Translates x [b, (d,) h, w, 1] (a patch the size the networks accept); the caller disposes the result. */
+  translate(x: tf.Tensor, opts?: TranslateOptions): tf.Tensor;
+  /** The networks, by name, whose weights make up a checkpoint. */
+  modules(): Record<string, Module>;
+  /** The optimisers, by name, whose state makes up a checkpoint. */
+  optimizers(): Record<string, Optimizer>;
+  /** Method state beyond weights (image pools, the method's Rng), as JSON. */
+  extraState(): { rng: RngState; [key: string]: unknown };
+  loadExtraState(s: { rng: RngState; [key: string]: unknown }): void;
+  /** Scales every optimiser's learning rate (the schedule calls this). */
+  setLearningRateFactor(f: number): void;
+  dispose(): void;
+}
