@@ -46,6 +46,9 @@ export interface Trainer {
   /** Method state beyond weights (image pools, the method's Rng), as JSON. */
   extraState(): { rng: RngState; [key: string]: unknown };
   loadExtraState(s: { rng: RngState; [key: string]: unknown }): void;
+  /** Method tensors beyond weights (e.g. the image pool's stored fakes), saved beside the weights. */
+  extraTensors?(): Map<string, { shape: number[]; data: Float32Array }>;
+  loadExtraTensors?(t: ReadonlyMap<string, { shape: number[]; data: Float32Array }>): void;
   /** Scales every optimiser's learning rate (the schedule calls this). */
   setLearningRateFactor(f: number): void;
   dispose(): void;
