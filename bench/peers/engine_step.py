@@ -1,54 +1,18 @@
 """PyTorch peer of `npm run bench -- engine`: times training steps (forward, L1 loss, backward,
 Adam update) of the CycleGAN ResNet generator, laid out as bench/nets/resnetGenerator.ts
-builds it, in 2D or 3D. Prints one JSON object. Run with Debian's python3-torch."""
+builds it (the layout of torch_nets.ResnetGenerator), in 2D or 3D. Prints one JSON object. Run with Debian's python3-torch."""
 import argparse
 import json
 import statistics
 import time
 
 import torch
-import torch.nn as nn
 
-
-def norm(dims, c):
-    return (nn.InstanceNorm2d if dims == 2 else nn.InstanceNorm3d)(c, affine=False, eps=1e-5)
-
-
-def conv(dims, *a, **k):
-    return (nn.Conv2d if dims == 2 else nn.Conv3d)(*a, **k)
-
-
-def reflect(dims, p):
-    return (nn.ReflectionPad2d if dims == 2 else nn.ReflectionPad3d)(p)
-
-
-class ResBlock(nn.Module):
-    def __init__(self, dims, c):
-        super().__init__()
-        self.body = nn.Sequential(
-            reflect(dims, 1), conv(dims, c, c, 3), norm(dims, c), nn.ReLU(True),
-            reflect(dims, 1), conv(dims, c, c, 3), norm(dims, c))
-
-    def forward(self, x):
-        return x + self.body(x)
+from torch_nets import ResnetGenerator, init_weights
 
 
 def generator(dims, cin, cout, ngf, blocks):
-    convT = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose3d
-    layers = [reflect(dims, 3), conv(dims, cin, ngf, 7), norm(dims, ngf), nn.ReLU(True)]
-    for m in (1, 2):
-        layers += [conv(dims, ngf * m, ngf * m * 2, 3, stride=2, padding=1), norm(dims, ngf * m * 2), nn.ReLU(True)]
-    layers += [ResBlock(dims, ngf * 4) for _ in range(blocks)]
-    for m in (4, 2):
-        layers += [convT(ngf * m, ngf * m // 2, 3, stride=2, padding=1, output_padding=1),
-                   norm(dims, ngf * m // 2), nn.ReLU(True)]
-    layers += [reflect(dims, 3), conv(dims, ngf, cout, 7), nn.Tanh()]
-    net = nn.Sequential(*layers)
-    for mod in net.modules():
-        if isinstance(mod, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
-            nn.init.normal_(mod.weight, 0.0, 0.02)
-            nn.init.zeros_(mod.bias)
-    return net
+    return init_weights(ResnetGenerator(dims, cin, cout, ngf, blocks))
 
 
 def main():

@@ -1,0 +1,225 @@
+// Typed method configurations: every option of every method with the references' defaults, the
+// three profiles (smoke: wiring only, quick: CPU minutes, paper: the papers' sizes) and one
+// resolver that merges profile, user overrides and the dataset, rejecting unknown options.
+import { UnpairedError } from "../util/errors.js";
+
+export const METHODS = ["cyclegan", "cut", "fastcut", "intrastyler", "unified", "multinets", "nodiverse", "segmenter"] as const;
+export type MethodName = (typeof METHODS)[number];
+export const PROFILES = ["smoke", "quick", "paper"] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** Options every method shares. */
+export interface CommonConfig {
+  method: MethodName;
+  profile: Profile;
+  seed: number;
+  dims: 2 | 3;
+  /** Training patch in volume axes [nx, ny(, nz)]; 2 entries on 3D data take 2D slices. */
+  patch: number[];
+  batchSize: number;
+  /** Optimisation steps: `constantSteps` at the base rate, then `decaySteps` decaying linearly to 0. */
+  constantSteps: number;
+  decaySteps: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  inChannels: number;
+  /** Initial weights: N(0, gain) ("normal", CycleGAN), xavier with gain (CUT) or kaiming (U-Net). */
+  init: "normal" | "xavier" | "kaiming";
+  initGain: number;
+}
+
+export interface TranslatorConfig extends CommonConfig {
+  ngf: number;
+  ndf: number;
+  blocks: number;
+  discriminatorLayers: number;
+  gan: "lsgan" | "vanilla" | "nonsaturating";
+  upsample: "transpose" | "resize-conv";
+  antialias: boolean;
+}
+
+export interface CycleGanConfig extends TranslatorConfig {
+  method: "cyclegan";
+  lambdaA: number;
+  lambdaB: number;
+  /** Identity weight, relative to lambda (0.5 in the reference). */
+  lambdaIdentity: number;
+  poolSize: number;
+  /** Shape consistency (Zhang et al. 2018): weight 0 turns it off. */
+  lambdaShape: number;
+  segClasses: number;
+}
+
+export interface CutConfig extends TranslatorConfig {
+  method: "cut" | "fastcut" | "nodiverse" | "intrastyler" | "unified" | "multinets";
+  lambdaGAN: number;
+  lambdaNCE: number;
+  nceIdt: boolean;
+  nceLayers: number[];
+  numPatches: number;
+  nceTau: number;
+  /** FastCUT's flip-equivariance augmentation. */
+  flipEquivariance: boolean;
+}
+
+export interface IntraStylerConfig extends CutConfig {
+  method: "intrastyler";
+  styleDim: number;
+  styleBase: number;
+  lambdaContrastive: number;
+  lambdaConsistency: number;
+  negatives: number;
+  styleTau: number;
+  /** Crop of the style-contrastive query/positive/negatives, volume axes. */
+  styleCrop: number[];
+}
+
+export interface SiteConfig extends CutConfig {
+  method: "unified" | "multinets";
+  /** The named target sub-domains (from the manifest). */
+  sites: string[];
+}
+
+export interface SegmenterConfig extends CommonConfig {
+  method: "segmenter";
+  nClasses: number;
+  base: number;
+  depth: number;
+  maxChannels: number;
+  diceWeight: number;
+  ceWeight: number;
+  foregroundProbability: number;
+}
+
+export type MethodConfig = CycleGanConfig | CutConfig | IntraStylerConfig | SiteConfig | SegmenterConfig;
+
+const PROFILE_COMMON: Record<Profile, Partial<CommonConfig> & Partial<TranslatorConfig>> = {
+  smoke: { constantSteps: 2, decaySteps: 2, batchSize: 1, ngf: 8, ndf: 8, blocks: 2 },
+  quick: { constantSteps: 300, decaySteps: 300, batchSize: 1, ngf: 16, ndf: 32, blocks: 6 },
+  paper: { constantSteps: 100_000, decaySteps: 100_000, batchSize: 1, ngf: 64, ndf: 64, blocks: 9 },
+};
+
+function base(method: MethodName, profile: Profile, dims: 2 | 3): CommonConfig & TranslatorConfig {
+  const patch = dims === 2 ? { smoke: [32, 32], quick: [64, 64], paper: [256, 256] }[profile] : { smoke: [16, 16, 8], quick: [32, 32, 16], paper: [256, 144, 8] }[profile];
+  return {
+    method,
+    profile,
+    seed: 0,
+    dims,
+    patch,
+    batchSize: 1,
+    constantSteps: 2,
+    decaySteps: 2,
+    lr: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    inChannels: 1,
+    init: "normal",
+    initGain: 0.02,
+    ngf: 64,
+    ndf: 64,
+    blocks: 9,
+    discriminatorLayers: 3,
+    gan: "lsgan",
+    upsample: "transpose",
+    antialias: false,
+    ...PROFILE_COMMON[profile],
+  };
+}
+
+/** The default configuration of a method for a profile and data dimensionality. */
+export function defaultConfig(method: MethodName, profile: Profile, dims: 2 | 3): MethodConfig {
+  const b = base(method, profile, dims);
+  const blocksFor = (n: number) => Math.max(n, 5); // PatchNCE taps residual block 5
+  switch (method) {
+    case "cyclegan":
+      return { ...b, method, lambdaA: 10, lambdaB: 10, lambdaIdentity: 0.5, poolSize: 50, lambdaShape: 0, segClasses: 4 };
+    case "cut":
+    case "nodiverse":
+    case "unified":
+    case "multinets":
+    case "intrastyler":
+    case "fastcut": {
+      const cut: CutConfig = {
+        ...b,
+        method,
+        blocks: blocksFor(b.blocks),
+        init: "xavier",
+        lambdaGAN: 1,
+        lambdaNCE: method === "fastcut" ? 10 : 1,
+        nceIdt: method !== "fastcut",
+        nceLayers: [0, 4, 8, 12, 16],
+        numPatches: profile === "smoke" ? 32 : 256,
+        nceTau: 0.07,
+        flipEquivariance: method === "fastcut",
+      };
+      if (method === "intrastyler") {
+        const crop = dims === 2 ? b.patch.map((n) => Math.max(8, Math.floor(n / 2))) : [b.patch[0]! / 2, b.patch[1]! / 2, b.patch[2]!].map((n) => Math.max(4, Math.floor(n)));
+        return { ...cut, method, styleDim: 256, styleBase: profile === "paper" ? 64 : 16, lambdaContrastive: 5, lambdaConsistency: 5, negatives: profile === "smoke" ? 2 : 12, styleTau: 0.01, styleCrop: crop };
+      }
+      if (method === "unified" || method === "multinets") return { ...cut, method, sites: [] };
+      return cut;
+    }
+    case "segmenter":
+      return {
+        method,
+        profile,
+        seed: 0,
+        dims,
+        patch: b.patch,
+        batchSize: profile === "smoke" ? 1 : 2,
+        constantSteps: b.constantSteps,
+        decaySteps: b.decaySteps,
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        inChannels: 1,
+        init: "kaiming",
+        initGain: 0.02,
+        nClasses: 4,
+        base: profile === "paper" ? 32 : profile === "quick" ? 16 : 8,
+        depth: profile === "smoke" ? 2 : 4,
+        maxChannels: 320,
+        diceWeight: 1,
+        ceWeight: 1,
+        foregroundProbability: 0.33,
+      };
+  }
+}
+
+/**
+ * Merges user overrides into the profile's defaults. Unknown keys and values of the wrong type
+ * are BAD_CONFIG errors naming the option, so a typo never silently trains with a default.
+ */
+export function resolveConfig(method: string, profile: string, dims: 2 | 3, overrides: Record<string, unknown> = {}): MethodConfig {
+  if (!(METHODS as readonly string[]).includes(method)) {
+    throw new UnpairedError("BAD_CONFIG", `unknown method "${method}"; choose one of ${METHODS.join(", ")}`);
+  }
+  if (!(PROFILES as readonly string[]).includes(profile)) {
+    throw new UnpairedError("BAD_CONFIG", `unknown profile "${profile}"; choose one of ${PROFILES.join(", ")}`);
+  }
+  const d = defaultConfig(method as MethodName, profile as Profile, dims) as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  const out: Record<string, unknown> = { ...d };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in d)) {
+      problems.push(`unknown option "${k}" for ${method}`);
+      continue;
+    }
+    const want = d[k];
+    const ok = Array.isArray(want) ? Array.isArray(v) && v.every((x) => typeof x === typeof (want[0] ?? x)) : typeof v === typeof want;
+    if (!ok) problems.push(`option "${k}" should be ${Array.isArray(want) ? "a list" : `a ${typeof want}`}, got ${JSON.stringify(v)}`);
+    else out[k] = v;
+  }
+  if (problems.length) throw new UnpairedError("BAD_CONFIG", `${method}: ${problems.join("; ")}`);
+  const c = out as unknown as MethodConfig;
+  if (c.patch.length !== c.dims && !(c.dims === 3 && c.patch.length === 2)) problems.push(`patch [${c.patch}] does not fit ${c.dims}D data`);
+  if (!(c.batchSize >= 1 && Number.isInteger(c.batchSize))) problems.push(`batchSize must be a whole number >= 1`);
+  if ("nceLayers" in c && c.nceLayers.some((l) => l === 16) && c.blocks < 5) problems.push(`nceLayers include 16 (residual block 5) but blocks is ${c.blocks}`);
+  if (problems.length) throw new UnpairedError("BAD_CONFIG", `${method}: ${problems.join("; ")}`);
+  return c;
+}
+
+/** Total steps of a configuration. */
+export const totalSteps = (c: CommonConfig): number => c.constantSteps + c.decaySteps;
