@@ -48,7 +48,7 @@ describe("kernel pack registration", () => {
     const info = engineInfo();
     assert.equal(info?.backend, "wasm");
     const names = info!.replacedKernels.map((k) => k.kernel).sort();
-    assert.deepEqual(names, ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Conv3D", "Conv3DBackpropFilterV2", "Conv3DBackpropInputV2", "Slice"]);
+    assert.deepEqual(names, ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Conv3D", "Conv3DBackpropFilterV2", "Conv3DBackpropInputV2", "Slice", "UnsortedSegmentSum"]);
     for (const k of info!.replacedKernels) assert.ok(["missing", "slow", "wrong"].includes(k.reason));
   });
 });
@@ -154,6 +154,32 @@ describe("Slice matches the cpu backend for every rank", () => {
       assertClose(r.wasm, r.cpu, 0, "Slice float32");
       const ints = await onBoth(() => tf.cast(tf.slice(tf.tensor(Int32Array.from(x, (v) => Math.round(v * 1000)), shape, "int32"), begin, sz), "float32"));
       assertClose(ints.wasm, ints.cpu, 0, "Slice int32");
+    });
+  }
+});
+
+describe("UnsortedSegmentSum (the gradient of gather) matches the cpu backend", () => {
+  test("direct: repeated, missing and out-of-range segment ids, float32 and int32", async () => {
+    const x = seeded(6 * 4 * 3, 5);
+    const ids = [2, 0, 2, 5, -1, 1];
+    const r = await onBoth(() => tf.unsortedSegmentSum(tf.tensor(x, [6, 4, 3]), tf.tensor1d(ids, "int32"), 4));
+    assert.deepEqual(r.shape, [4, 4, 3]);
+    assertClose(r.wasm, r.cpu, 1e-6, "UnsortedSegmentSum float32");
+    const ints = await onBoth(() => tf.cast(tf.unsortedSegmentSum(tf.tensor(Int32Array.from(x, (v) => Math.round(v * 100)), [6, 12], "int32"), tf.tensor1d(ids, "int32"), 3), "float32"));
+    assertClose(ints.wasm, ints.cpu, 0, "UnsortedSegmentSum int32");
+  });
+  for (const axis of [0, 1, 2, 3]) {
+    test(`gradient of gather along axis ${axis}`, async () => {
+      const shape = [2, 5, 4, 3];
+      const x = seeded(size(shape), 9 + axis);
+      const n = shape[axis]!;
+      const idx = [n - 1, 0, 1, n - 1, 1];
+      const r = await onBoth(() => {
+        const xt = tf.tensor(x, shape);
+        const w = tf.tensor(seeded(size([...shape.slice(0, axis), idx.length, ...shape.slice(axis + 1)]), 3), [...shape.slice(0, axis), idx.length, ...shape.slice(axis + 1)]);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, "int32"), axis), w)))(xt);
+      });
+      assertClose(r.wasm, r.cpu, 1e-6, `gather grad axis ${axis}`);
     });
   }
 });

@@ -9,6 +9,7 @@ import { type BaseKernels, conv2dFilterGrad, conv2dInputGrad } from "./conv2dGra
 import { conv2dGeometry } from "./convGeometry.js";
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from "./conv3d.js";
 import { sliceHeap } from "./slice.js";
+import { unsortedSegmentSumHeap } from "./segmentSum.js";
 import { type KernelArgs, type WasmKernel, originalKernel } from "./wasmHeap.js";
 
 type Attrs = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -135,6 +136,17 @@ export function installWasmKernelPack(): ReplacedKernel[] {
         if (x.dtype === "string" || x.dtype === "complex64") return originalSlice({ inputs, backend, attrs });
         const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, a.begin, a.size);
         return sliceHeap(backend, x, begin, size);
+      },
+    },
+    {
+      kernel: "UnsortedSegmentSum",
+      reason: "missing",
+      via: "one pass adding rows into their segments on the heap (tf.gather's gradient)",
+      func: ({ inputs, backend, attrs }) => {
+        const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+        if (x.dtype !== "float32" && x.dtype !== "int32") unsupported("UnsortedSegmentSum", `dtype ${x.dtype}`);
+        if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) unsupported("UnsortedSegmentSum", `segment ids of shape [${segmentIds.shape}] for x [${x.shape}]`);
+        return unsortedSegmentSumHeap(backend, x, segmentIds, (attrs as Attrs).numSegments as number);
       },
     },
   ];
