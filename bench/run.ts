@@ -1,6 +1,7 @@
 // Entry of `npm run bench -- <name> [options]`: runs one benchmark (or all) against its peer.
 import { benchEngine } from "./engine.js";
 import { benchNifti } from "./nifti.js";
+import { benchTrain } from "./train.js";
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: async (args) => {
@@ -11,6 +12,15 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
     const only = get("--dims");
     await benchEngine({ steps: get("--steps"), warmup: get("--warmup"), only: only === 2 || only === 3 ? only : undefined });
   },
+  train: async (args) => {
+    const get = (flag: string) => {
+      const i = args.indexOf(flag);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const n = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const only = get("--method");
+    await benchTrain({ steps: n(get("--steps")), warmup: n(get("--warmup")), ...(only ? { only } : {}) });
+  },
   nifti: async (args) => {
     const i = args.indexOf("--reps");
     await benchNifti({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
@@ -19,7 +29,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches || name === "all")) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N]`);
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M]`);
   process.exit(name ? 2 : 0);
 }
 for (const [k, run] of Object.entries(benches)) if (name === "all" || name === k) await run(rest);

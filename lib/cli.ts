@@ -8,6 +8,9 @@ import { UnpairedError } from "./util/errors.js";
 import { ProgressBar } from "./util/progress.js";
 import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
 import { loadManifest } from "./data/manifest.js";
+import { trainRun } from "./train/run.js";
+import { translateFile } from "./train/translate.js";
+import { METHODS, PROFILES, type Profile } from "./methods/config.js";
 
 const USAGE = `usage: unpaired-lab <command> [options]
 
@@ -20,6 +23,13 @@ commands:
                   [--shape 64,64,32] [--spacing 0.41,0.41,1] [--quiet]
   validate      check a manifest and every file it names, reporting all problems at once
                   --manifest FILE [--data-root DIR]
+  train         train a method on a dataset into a run folder (resumable; Ctrl-C saves)
+                  --method cyclegan|cut|fastcut|intrastyler|unified|multinets|nodiverse|segmenter
+                  --manifest FILE [--data-root DIR] [--profile smoke|quick|paper]
+                  --out runs/NAME [--resume] [--set key=value ...] [--quiet]
+  translate     translate (or segment) a NIfTI volume with a trained run
+                  --run runs/NAME --input FILE --output FILE
+                  [--exemplar FILE | --site NAME | --reverse]
   help          this text
 
 options:
@@ -34,7 +44,7 @@ async function doctor(): Promise<void> {
 }
 
 /** Parses a command's options; an unknown or malformed one is a BAD_OPTION naming it. */
-function options<T extends Record<string, { type: "string" | "boolean" }>>(command: string, args: string[], spec: T) {
+function options<T extends Record<string, { type: "string" | "boolean"; multiple?: boolean }>>(command: string, args: string[], spec: T) {
   try {
     return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
   } catch (err) {
@@ -102,6 +112,75 @@ async function validate(args: string[]): Promise<void> {
   for (const [k, n] of [...byDomain].sort()) console.log(`  ${k}: ${n}`);
 }
 
+/** --set key=value options: numbers, booleans and comma lists are parsed; the config checks names. */
+function setOptions(values: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values ?? []) {
+    const m = /^([A-Za-z][\w]*)=(.*)$/.exec(v);
+    if (!m) throw new UnpairedError("BAD_OPTION", `--set ${v}: expected key=value, e.g. --set lambdaNCE=2`);
+    const parse = (x: string): unknown => (x === "true" ? true : x === "false" ? false : x !== "" && Number.isFinite(Number(x)) ? Number(x) : x);
+    out[m[1]!] = m[2]!.includes(",") ? m[2]!.split(",").map(parse) : parse(m[2]!);
+  }
+  return out;
+}
+
+async function trainCommand(args: string[]): Promise<void> {
+  const o = options("train", args, {
+    method: { type: "string" },
+    manifest: { type: "string" },
+    "data-root": { type: "string" },
+    profile: { type: "string" },
+    out: { type: "string" },
+    resume: { type: "boolean" },
+    set: { type: "string", multiple: true },
+    quiet: { type: "boolean" },
+  });
+  if (!o.resume && (!o.method || !(METHODS as readonly string[]).includes(o.method))) {
+    throw new UnpairedError("BAD_OPTION", `train: --method must be one of ${METHODS.join(", ")}${o.method ? ` (got "${o.method}")` : ""}`);
+  }
+  if (o.profile && !(PROFILES as readonly string[]).includes(o.profile)) {
+    throw new UnpairedError("BAD_OPTION", `train: --profile must be one of ${PROFILES.join(", ")} (got "${o.profile}")`);
+  }
+  if (!o.manifest) throw new UnpairedError("BAD_OPTION", "train: --manifest FILE is required (e.g. data-manifests/crossmoda-phantom.json)");
+  if (!o.out) throw new UnpairedError("BAD_OPTION", "train: --out DIR is required (the run folder, e.g. runs/cut-ear)");
+  const r = await trainRun({
+    method: o.method ?? "",
+    manifest: o.manifest,
+    ...(o["data-root"] === undefined ? {} : { dataRoot: o["data-root"] }),
+    profile: (o.profile ?? "quick") as Profile,
+    out: o.out,
+    resume: Boolean(o.resume),
+    overrides: setOptions(o.set),
+    progress: !o.quiet,
+    handleSigint: true,
+  });
+  r.trainer.dispose();
+  console.log(`${r.result.stopped === "interrupted" ? "interrupted" : "finished"} at step ${r.result.steps}: ${r.runDir}`);
+}
+
+async function translateCommand(args: string[]): Promise<void> {
+  const o = options("translate", args, {
+    run: { type: "string" },
+    input: { type: "string" },
+    output: { type: "string" },
+    exemplar: { type: "string" },
+    site: { type: "string" },
+    reverse: { type: "boolean" },
+    quiet: { type: "boolean" },
+  });
+  for (const k of ["run", "input", "output"] as const) if (!o[k]) throw new UnpairedError("BAD_OPTION", `translate: --${k} is required`);
+  await translateFile({
+    run: o.run!,
+    input: o.input!,
+    output: o.output!,
+    ...(o.exemplar ? { exemplar: o.exemplar } : {}),
+    ...(o.site ? { site: o.site } : {}),
+    ...(o.reverse ? { reverse: true } : {}),
+    progress: !o.quiet,
+  });
+  console.log(o.output);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "--version") {
@@ -120,6 +199,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "phantom") {
     await phantom(rest);
+    return 0;
+  }
+  if (command === "train") {
+    await trainCommand(rest);
+    return 0;
+  }
+  if (command === "translate") {
+    await translateCommand(rest);
     return 0;
   }
   if (command === "validate") {

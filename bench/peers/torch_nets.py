@@ -48,21 +48,68 @@ class DIN(nn.Module):
         return F.instance_norm(x, eps=1e-5) * gamma + beta
 
 
+def binomial(dims):
+    b = torch.tensor([1.0, 2.0, 1.0])
+    k = b[:, None] * b[None, :] if dims == 2 else b[:, None, None] * b[None, :, None] * b[None, None, :]
+    return k / k.sum()
+
+
+class BlurDown(nn.Module):
+    """Anti-aliased downsampling: reflection pad 1, [1,2,1]^d blur, stride 2, per channel."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+        self.register_buffer("k", binomial(dims)[None, None])
+
+    def forward(self, x):
+        # Channels folded into the batch: one single-channel conv (PyTorch's grouped 3D convs are slow on CPU).
+        b, c = x.shape[:2]
+        f = F.conv2d if self.dims == 2 else F.conv3d
+        y = f(F.pad(x, (1,) * (2 * self.dims), mode="reflect").reshape(b * c, 1, *[n + 2 for n in x.shape[2:]]), self.k, stride=2)
+        return y.reshape(b, c, *y.shape[2:])
+
+
+class BlurUp(nn.Module):
+    """Anti-aliased upsampling x2: last voxel repeated, zeros inserted by a stride-2 transposed
+    conv with the [1,2,1]^d filter times 2^d (linear interpolation), cropped to 2n."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+        self.register_buffer("k", binomial(dims)[None, None] * 2 ** dims)
+
+    def forward(self, x):
+        b, c, n = x.shape[0], x.shape[1], x.shape[2:]
+        f = F.conv_transpose2d if self.dims == 2 else F.conv_transpose3d
+        h = F.pad(x, (0, 1) * self.dims, mode="replicate").reshape(b * c, 1, *[m + 1 for m in n])
+        y = f(h, self.k, stride=2)
+        y = y[(slice(None), slice(None)) + tuple(slice(1, 1 + 2 * m) for m in n)]
+        return y.reshape(b, c, *y.shape[2:])
+
+
 class ResnetGenerator(nn.Module):
-    """CycleGAN layout; `cond` > 0 makes the two decoder norms DIN (IntraStyler / Unified).
+    """CycleGAN layout; `cond` > 0 makes the two decoder norms DIN (IntraStyler / Unified);
+    `antialias` is CUT's layout (stride-1 conv + blur pool down, blur up + conv).
     encode(x, layers) returns CUT's taps 0 (padded input), 4, 8 (downsampling conv outputs),
     12, 16 (outputs of residual blocks 1 and 5)."""
 
-    def __init__(self, dims, cin, cout, ngf, blocks, cond=0):
+    def __init__(self, dims, cin, cout, ngf, blocks, cond=0, antialias=False):
         super().__init__()
-        self.dims, self.cond = dims, cond
+        self.dims, self.cond, self.antialias = dims, cond, antialias
         self.pad_in = reflect(dims, 3)
         self.conv_in = conv(dims, cin, ngf, 7)
-        self.down = nn.ModuleList([conv(dims, ngf, ngf * 2, 3, stride=2, padding=1),
-                                   conv(dims, ngf * 2, ngf * 4, 3, stride=2, padding=1)])
+        s = 1 if antialias else 2
+        self.down = nn.ModuleList([conv(dims, ngf, ngf * 2, 3, stride=s, padding=1),
+                                   conv(dims, ngf * 2, ngf * 4, 3, stride=s, padding=1)])
+        self.blur_down = BlurDown(dims)
+        self.blur_up = BlurUp(dims)
         self.blocks = nn.ModuleList([ResBlock(dims, ngf * 4) for _ in range(blocks)])
-        self.up = nn.ModuleList([conv_t(dims, ngf * 4, ngf * 2, 3, stride=2, padding=1, output_padding=1),
-                                 conv_t(dims, ngf * 2, ngf, 3, stride=2, padding=1, output_padding=1)])
+        if antialias:
+            self.up = nn.ModuleList([conv(dims, ngf * 4, ngf * 2, 3, padding=1), conv(dims, ngf * 2, ngf, 3, padding=1)])
+        else:
+            self.up = nn.ModuleList([conv_t(dims, ngf * 4, ngf * 2, 3, stride=2, padding=1, output_padding=1),
+                                     conv_t(dims, ngf * 2, ngf, 3, stride=2, padding=1, output_padding=1)])
         self.up_norm = nn.ModuleList([DIN(dims, ngf * 2, cond), DIN(dims, ngf, cond)] if cond else [])
         self.conv_out = conv(dims, ngf, cout, 7)
 
@@ -76,6 +123,8 @@ class ResnetGenerator(nn.Module):
             if 4 * (i + 1) in layers:
                 feats.append(h)
             h = F.relu(F.instance_norm(h, eps=1e-5))
+            if self.antialias:
+                h = self.blur_down(h)
         for i, b in enumerate(self.blocks):
             if len(feats) == len(layers):
                 break
@@ -88,10 +137,12 @@ class ResnetGenerator(nn.Module):
         h = F.relu(F.instance_norm(self.conv_in(self.pad_in(x)), eps=1e-5))
         for d in self.down:
             h = F.relu(F.instance_norm(d(h), eps=1e-5))
+            if self.antialias:
+                h = self.blur_down(h)
         for b in self.blocks:
             h = b(h)
         for i, u in enumerate(self.up):
-            h = u(h)
+            h = u(self.blur_up(h) if self.antialias else h)
             h = self.up_norm[i](h, s) if self.cond else F.instance_norm(h, eps=1e-5)
             h = F.relu(h)
         pad = (3,) * (2 * self.dims)

@@ -50,8 +50,10 @@ def cyclegan(a):
 def cut_like(a, style):
     d = a.dims
     cond = 256 if style else 0
-    g = init_weights(ResnetGenerator(d, 1, 1, a.ngf, a.blocks, cond=cond), "xavier")
-    disc = init_weights(patch_gan(d, 1, a.ndf), "xavier")
+    g = init_weights(ResnetGenerator(d, 1, 1, a.ngf, a.blocks, cond=cond, antialias=True), "xavier")
+    import math
+    layers_fit = max(1, min(3, int(math.floor(math.log2(min(a.size) / 3)))))  # as the kit's config clamps
+    disc = init_weights(patch_gan(d, 1, a.ndf, layers_fit), "xavier")
     layers = [0, 4, 8, 12, 16]
     chans = [1, a.ngf * 2, a.ngf * 4, a.ngf * 4, a.ngf * 4]
     mlp = init_weights(PatchMLP(chans), "xavier")
@@ -59,7 +61,8 @@ def cut_like(a, style):
     gparams = list(g.parameters()) + list(mlp.parameters()) + (list(enc.parameters()) if style else [])
     og, od = adam(gparams), adam(disc.parameters())
     shape = (1, 1, *a.size)
-    crop = (1, 1, *[max(4, s // 2) for s in a.size[:-1]], a.size[-1]) if d == 3 else (1, 1, *[s // 2 for s in a.size])
+    # The style crop halves the in-plane axes (tensor order: depth kept, height and width halved).
+    crop = (1, 1, a.size[0], a.size[1] // 2, a.size[2] // 2) if d == 3 else (1, 1, a.size[0] // 2, a.size[1] // 2)
 
     def nce(src, tgt):
         fk, ids = mlp(g.encode(src, layers), 256)
@@ -79,7 +82,7 @@ def cut_like(a, style):
         og.zero_grad()
         loss = lsgan(disc(fb), True) + 0.5 * (nce(ra, fb) + nce(rb, idt))
         if style:
-            stack = torch.randn((14, *crop[1:])).tanh()
+            stack = torch.randn((2 + a.negatives, *crop[1:])).tanh()
             e = enc(stack)
             logits = torch.cat([(e[0:1] * e[1:2]).sum(1, keepdim=True), e[0:1] @ e[2:].t()], 1) / 0.01
             loss = loss + 5 * F.cross_entropy(logits, torch.zeros(1, dtype=torch.long))
@@ -119,6 +122,7 @@ def main():
     p.add_argument("--ndf", type=int, default=64)
     p.add_argument("--blocks", type=int, default=6)
     p.add_argument("--style-base", type=int, default=16)
+    p.add_argument("--negatives", type=int, default=12)
     p.add_argument("--base", type=int, default=16)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--warmup", type=int, default=2)

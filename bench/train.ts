@@ -1,0 +1,104 @@
+// `npm run bench -- train`: whole training steps of cyclegan and cut (2D 128x128, ngf 32, 6 blocks),
+// intrastyler (3D patch 32x64x64, ngf 16) and the segmenter (3D U-Net, base 16, depth 4, batch 2),
+// the kit beside the same networks, losses and optimisers in PyTorch (bench/peers/train_step.py)
+// in the same run; the ratio is the figure.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { initEngine, tf } from "../lib/engine/index.js";
+import { createTrainer } from "../lib/methods/index.js";
+import { resolveConfig } from "../lib/methods/config.js";
+import type { TrainBatch } from "../lib/methods/trainer.js";
+import { Rng } from "../lib/util/random.js";
+
+interface TrainCase {
+  method: "cyclegan" | "cut" | "intrastyler" | "segmenter";
+  dims: 2 | 3;
+  /** Tensor order [(d,) h, w]. */
+  size: number[];
+  ngf?: number;
+  blocks?: number;
+  base?: number;
+}
+
+export const TRAIN_CASES: TrainCase[] = [
+  { method: "cyclegan", dims: 2, size: [128, 128], ngf: 32, blocks: 6 },
+  { method: "cut", dims: 2, size: [128, 128], ngf: 32, blocks: 6 },
+  { method: "intrastyler", dims: 3, size: [32, 64, 64], ngf: 16, blocks: 6 },
+  { method: "segmenter", dims: 3, size: [32, 64, 64], base: 16 },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function batchOf(rng: Rng, shape: number[], labels: boolean, classes = 4) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return {
+    images: Float32Array.from({ length: n }, () => Math.tanh(rng.normal())),
+    ...(labels ? { labels: Int32Array.from({ length: n }, () => rng.int(classes)) } : {}),
+    shape,
+    subjects: [],
+  };
+}
+
+async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ ms: number; tensorsGrew: number }> {
+  const patch = [...c.size].reverse(); // volume axes
+  const overrides: Record<string, unknown> = { patch, ...(c.ngf ? { ngf: c.ngf, ndf: 64 } : {}), ...(c.blocks ? { blocks: c.blocks } : {}) };
+  if (c.method === "cyclegan") overrides["poolSize"] = 0; // the peer has no pool
+  if (c.method === "intrastyler") Object.assign(overrides, { styleBase: 16, negatives: 12, styleCrop: [patch[0]! / 2, patch[1]! / 2, patch[2]!] });
+  if (c.method === "segmenter") Object.assign(overrides, { base: c.base, depth: 4, batchSize: 2 });
+  const cfg = resolveConfig(c.method, "quick", c.dims, overrides);
+  const trainer = createTrainer(cfg);
+  const rng = new Rng(`bench:${c.method}`);
+  const b = cfg.batchSize;
+  const shape = [b, ...c.size, 1];
+  const make = (): TrainBatch => {
+    const batch: TrainBatch = { source: batchOf(rng, shape, c.method === "segmenter"), target: batchOf(rng, shape, false) };
+    if (c.method === "intrastyler") {
+      const crop = c.dims === 3 ? [c.size[0]!, c.size[1]! / 2, c.size[2]! / 2] : c.size.map((n) => n / 2);
+      const s = batchOf(rng, [14, ...crop, 1], false);
+      batch.extra = { style: { data: s.images, shape: s.shape } };
+    }
+    return batch;
+  };
+  for (let i = 0; i < warmup; i++) await trainer.step(make());
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const batch = make();
+    const t0 = performance.now();
+    await trainer.step(batch);
+    times.push(performance.now() - t0);
+  }
+  const grew = tf.memory().numTensors - before;
+  trainer.dispose();
+  return { ms: median(times), tensorsGrew: grew };
+}
+
+function timeTorch(c: TrainCase, warmup: number, steps: number): { median_ms: number; torch: string } | string {
+  const script = fileURLToPath(new URL("./peers/train_step.py", import.meta.url));
+  const python = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
+  const args = [script, "--method", c.method, "--dims", String(c.dims), "--size", ...c.size.map(String), "--warmup", String(warmup), "--steps", String(steps)];
+  if (c.ngf) args.push("--ngf", String(c.ngf), "--ndf", "64");
+  if (c.blocks) args.push("--blocks", String(c.blocks));
+  if (c.base) args.push("--base", String(c.base), "--depth", "4");
+  const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "2" } });
+  if (r.status !== 0) return (r.error ? r.error.message : r.stderr.trim().split("\n").pop()) ?? "failed";
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { median_ms: number; torch: string };
+}
+
+export async function benchTrain(opts: { steps?: number; warmup?: number; only?: string } = {}): Promise<void> {
+  const steps = opts.steps ?? 5;
+  const warmup = opts.warmup ?? 2;
+  const info = await initEngine({ quiet: true });
+  console.log(`train: one whole training step (batch 1, the segmenter batch 2), median of ${steps} after ${warmup} warm-up; ${info.backend} backend vs PyTorch (2 threads)`);
+  console.log("| method | network | unpaired-lab | PyTorch | ratio |");
+  console.log("|---|---|---|---|---|");
+  for (const c of TRAIN_CASES) {
+    if (opts.only && opts.only !== c.method) continue;
+    const kit = await timeKit(c, warmup, steps);
+    const peer = timeTorch(c, warmup, steps);
+    const net = c.method === "segmenter" ? `3D U-Net base ${c.base}, ${c.size.join("x")}` : `${c.dims}D ngf ${c.ngf}, ${c.blocks} blocks, ${c.size.join("x")}`;
+    const p = typeof peer === "string" ? `did not run (${peer}); apt-get install python3-torch libopenblas0-pthread` : `${peer.median_ms.toFixed(0)} ms`;
+    const ratio = typeof peer === "string" ? "-" : (kit.ms / peer.median_ms).toFixed(1);
+    console.log(`| ${c.method} | ${net} | ${kit.ms.toFixed(0)} ms | ${p} | ${ratio} |${kit.tensorsGrew ? ` (tensors grew by ${kit.tensorsGrew})` : ""}`);
+  }
+}

@@ -1,0 +1,163 @@
+// A training run as one function of a config: dataset (validated, phantoms generated on first
+// use), method config from profile + overrides, loaders (with IntraStyler's style-contrastive
+// stacks), the resumable loop, and a run folder: config.json, losses.csv, checkpoint/. The CLI's
+// `train` command and the experiments both call it.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { initEngine } from "../engine/backend.js";
+import { loadManifest, selectSubjects, type Dataset } from "../data/manifest.js";
+import { loadOrGeneratePhantom } from "../data/phantoms/write.js";
+import { styleContrastiveBatch, styleContrastiveSample, unpairedLoader, VolumeStore } from "../data/loader.js";
+import { createTrainer } from "../methods/index.js";
+import { resolveConfig, totalSteps, type IntraStylerConfig, type MethodConfig, type Profile } from "../methods/config.js";
+import type { TrainBatch, Trainer } from "../methods/trainer.js";
+import { UnpairedError } from "../util/errors.js";
+import { writeFileAtomicSync } from "../util/atomicWrite.js";
+import { Rng, type RngState } from "../util/random.js";
+import { train, type StepInfo, type TrainResult } from "./loop.js";
+import { linearDecaySchedule } from "./schedule.js";
+
+export interface TrainRunOptions {
+  method: string;
+  /** A manifest file (data-manifests/*.json). Phantom manifests generate their files on first use. */
+  manifest: string;
+  dataRoot?: string;
+  profile?: Profile;
+  /** The run folder (config.json, losses.csv, checkpoint/). */
+  out: string;
+  /** Continue the run in `out` from its checkpoint. */
+  resume?: boolean;
+  /** Method options over the profile's defaults (unknown names are errors). */
+  overrides?: Record<string, unknown>;
+  /** Save a checkpoint every this many steps (default: 10 times per run). */
+  checkpointEvery?: number;
+  progress?: boolean;
+  onStep?: (info: StepInfo) => void;
+  signal?: AbortSignal;
+  handleSigint?: boolean;
+}
+
+export interface TrainRunResult {
+  trainer: Trainer;
+  config: MethodConfig;
+  dataset: Dataset;
+  result: TrainResult;
+  runDir: string;
+}
+
+/** Loads a manifest; phantom manifests (with a generator section) write their files first if missing. */
+export async function openDataset(manifest: string, dataRoot?: string): Promise<Dataset> {
+  if (!existsSync(manifest)) throw new UnpairedError("FILE_NOT_FOUND", `${manifest}: no such manifest`);
+  const raw = JSON.parse(readFileSync(manifest, "utf8")) as { generator?: unknown };
+  return raw.generator ? loadOrGeneratePhantom(manifest, dataRoot === undefined ? {} : { dataRoot }) : loadManifest(manifest, dataRoot === undefined ? {} : { dataRoot });
+}
+
+/** The target sub-domains (sites) that actually have training subjects. */
+function targetSites(d: Dataset): string[] {
+  return [...new Set(selectSubjects(d, { role: "target", split: "train" }).map((s) => s.site))];
+}
+
+/** Resolves the method's config against the dataset, with every mismatch named before work starts. */
+export function configFor(method: string, profile: Profile, d: Dataset, overrides: Record<string, unknown> = {}): MethodConfig {
+  const sites = targetSites(d);
+  const extra: Record<string, unknown> = { ...overrides };
+  if (method === "unified" || method === "multinets") {
+    if (sites.length < (method === "unified" ? 2 : 1)) {
+      throw new UnpairedError(
+        "BAD_CONFIG",
+        `${method} needs named target sub-domains, and ${d.id} has ${sites.length} (${sites.join(", ") || "none"}) among its target training subjects`,
+      );
+    }
+    extra["sites"] = extra["sites"] ?? sites;
+  }
+  const cfg = resolveConfig(method, profile, d.dimensions, extra);
+  const needsLabels = cfg.method === "segmenter" || (cfg.method === "cyclegan" && (cfg as { lambdaShape: number }).lambdaShape > 0);
+  if (needsLabels && selectSubjects(d, { role: "source", split: "train", trainingLabels: true }).length === 0) {
+    throw new UnpairedError("BAD_CONFIG", `${method} trains on source labels, and ${d.id} has no source training subjects with labels marked for training`);
+  }
+  if (cfg.method === "segmenter" && (cfg as { nClasses: number }).nClasses < Object.keys(d.labels).length) {
+    (cfg as { nClasses: number }).nClasses = Object.keys(d.labels).length;
+  }
+  return cfg;
+}
+
+/** Trains a method on a dataset into a run folder (resumable). */
+export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
+  const profile = o.profile ?? "quick";
+  const dataset = await openDataset(o.manifest, o.dataRoot);
+  const runDir = resolve(o.out);
+  const configPath = join(runDir, "config.json");
+  let cfg: MethodConfig;
+  if (o.resume) {
+    if (!existsSync(configPath)) throw new UnpairedError("BAD_OPTION", `--resume: ${runDir} holds no run (no config.json); start it without --resume`);
+    const saved = JSON.parse(readFileSync(configPath, "utf8")) as { config: MethodConfig };
+    cfg = saved.config;
+  } else {
+    cfg = configFor(o.method, profile, dataset, o.overrides);
+    if (existsSync(join(runDir, "checkpoint"))) {
+      throw new UnpairedError("BAD_OPTION", `${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
+    }
+    mkdirSync(runDir, { recursive: true });
+    writeFileAtomicSync(configPath, `${JSON.stringify({ method: cfg.method, profile, manifest: resolve(o.manifest), dataset: dataset.id, config: cfg }, null, 2)}\n`);
+  }
+  await initEngine({ quiet: !o.progress });
+  const trainer = createTrainer(cfg);
+  const store = new VolumeStore();
+  const needsLabels = cfg.method === "segmenter" || (cfg.method === "cyclegan" && cfg.lambdaShape > 0);
+  const loader = unpairedLoader(store, dataset, {
+    patch: cfg.patch,
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    sourceLabels: needsLabels,
+  });
+  const styleRng = new Rng(`style:${cfg.seed}`);
+  const styleTargets = selectSubjects(dataset, { role: "target", split: "train" });
+  const nextBatch = async (): Promise<TrainBatch> => {
+    const b = await loader.next();
+    if (cfg.method !== "intrastyler") return b;
+    const ic = cfg as IntraStylerConfig;
+    const subject = styleTargets[styleRng.int(styleTargets.length)]!;
+    const { image } = await store.get(subject);
+    const s = styleContrastiveBatch(styleContrastiveSample(image, styleRng, { crop: ic.styleCrop, negatives: ic.negatives }));
+    return { ...b, extra: { style: s } };
+  };
+  const logPath = join(runDir, "losses.csv");
+  let header: string[] | undefined;
+  const steps = totalSteps(cfg);
+  let result: TrainResult;
+  try {
+    result = await train(trainer, {
+      steps,
+      nextBatch,
+      schedule: linearDecaySchedule({ constantSteps: cfg.constantSteps, decaySteps: cfg.decaySteps }),
+      checkpointDir: join(runDir, "checkpoint"),
+      checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
+      resume: o.resume ? true : false,
+      loaderState: {
+        get: () => ({ loader: loader.getState(), style: styleRng.getState() }),
+        set: (s) => {
+          const st = s as { loader: RngState; style: RngState };
+          loader.setState(st.loader);
+          styleRng.setState(st.style);
+        },
+      },
+      config: cfg as unknown as Record<string, unknown>,
+      progress: o.progress ?? false,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.handleSigint ? { handleSigint: true } : {}),
+      onStep: (info) => {
+        const keys = Object.keys(info.losses);
+        if (!header) {
+          header = keys;
+          if (!existsSync(logPath)) appendFileSync(logPath, `step,lr_factor,seconds,${keys.join(",")}\n`);
+        }
+        appendFileSync(logPath, `${info.step},${info.lrFactor},${info.seconds.toFixed(4)},${header.map((k) => info.losses[k]).join(",")}\n`);
+        o.onStep?.(info);
+      },
+    });
+  } catch (err) {
+    trainer.dispose();
+    throw err;
+  }
+  return { trainer, config: cfg, dataset, result, runDir };
+}
