@@ -81,3 +81,36 @@ test("phantom and validate: bad options and bad data are one clear line each", (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /error \[BAD_MANIFEST\]: .*m\.json: 1 problem\(s\):\n  - \(top level\): a manifest needs 'subjects'/);
 });
+
+test("train, resume and translate through the command line; bad options fail before work", () => {
+  const dir = mkdtempSync(join(tmpdir(), "unpaired-cli-train-"));
+  const ph = run(["phantom", "--kind", "toy", "--count", "2", "--shape", "32,32", "--out", join(dir, "toy"), "--quiet"]);
+  assert.equal(ph.status, 0, ph.stderr);
+  const manifest = join(dir, "toy", "manifest.json");
+  const common = ["--manifest", manifest, "--profile", "smoke", "--set", "patch=16,16", "--set", "ngf=4", "--set", "ndf=4", "--set", "numPatches=8"];
+  const t = run(["train", "--method", "cut", ...common, "--out", join(dir, "run"), "--quiet"]);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /finished at step 4: /);
+  const again = run(["train", "--method", "cut", ...common, "--out", join(dir, "run"), "--quiet"]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /already holds a run; pass --resume to continue it/);
+  const resumed = run(["train", "--manifest", manifest, "--out", join(dir, "run"), "--resume", "--quiet"]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const input = readdirSync(join(dir, "toy")).find((f) => f.endsWith("_A_0000.nii.gz"))!;
+  const tr = run(["translate", "--run", join(dir, "run"), "--input", join(dir, "toy", input), "--output", join(dir, "out.nii.gz"), "--quiet"]);
+  assert.equal(tr.status, 0, tr.stderr);
+  assert.ok(existsSync(join(dir, "out.nii.gz")));
+  const cases: [string[], RegExp][] = [
+    [["train", "--method", "cutt", "--manifest", manifest, "--out", join(dir, "x")], /--method must be one of cyclegan, cut, fastcut/],
+    [["train", "--method", "cut", "--manifest", manifest, "--out", join(dir, "x"), "--set", "lambdaNce=2"], /error \[BAD_CONFIG\]: cut: unknown option "lambdaNce" for cut/],
+    [["train", "--method", "cut", "--manifest", manifest, "--out", join(dir, "x"), "--profile", "fast"], /--profile must be one of smoke, quick, paper/],
+    [["translate", "--run", join(dir, "nope"), "--input", "a", "--output", "b"], /not a run folder \(no config\.json\)/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  assert.ok(!existsSync(join(dir, "x")), "a rejected run writes nothing");
+});
