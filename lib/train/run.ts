@@ -16,6 +16,8 @@ import { writeFileAtomicSync } from "../util/atomicWrite.js";
 import { Rng, type RngState } from "../util/random.js";
 import { train, type StepInfo, type TrainResult } from "./loop.js";
 import { linearDecaySchedule } from "./schedule.js";
+import { liveTrainingDisplay, type HtmlDisplay, type SampleImage } from "./liveDisplay.js";
+import { tf } from "../engine/tf.js";
 
 export interface TrainRunOptions {
   method: string;
@@ -32,6 +34,8 @@ export interface TrainRunOptions {
   /** Save a checkpoint every this many steps (default: 10 times per run). */
   checkpointEvery?: number;
   progress?: boolean;
+  /** Live loss curves and sample translations in a notebook: tslab's display by default (none outside one). */
+  display?: HtmlDisplay | false;
   onStep?: (info: StepInfo) => void;
   signal?: AbortSignal;
   handleSigint?: boolean;
@@ -112,8 +116,13 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   });
   const styleRng = new Rng(`style:${cfg.seed}`);
   const styleTargets = selectSubjects(dataset, { role: "target", split: "train" });
+  let sample: { data: Float32Array; shape: number[] } | undefined;
   const nextBatch = async (): Promise<TrainBatch> => {
     const b = await loader.next();
+    if (!sample) {
+      const per = b.source.images.length / b.source.shape[0]!;
+      sample = { data: b.source.images.slice(0, per), shape: [1, ...b.source.shape.slice(1)] };
+    }
     if (cfg.method !== "intrastyler") return b;
     const ic = cfg as IntraStylerConfig;
     const subject = styleTargets[styleRng.int(styleTargets.length)]!;
@@ -121,6 +130,33 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     const s = styleContrastiveBatch(styleContrastiveSample(image, styleRng, { crop: ic.styleCrop, negatives: ic.negatives }));
     return { ...b, extra: { style: s } };
   };
+  // The middle slice of a [1, (d,) h, w, 1] tensor as a grey image.
+  const asImage = (title: string, data: Float32Array, shape: number[]): SampleImage => {
+    const [h, w] = shape.slice(-3, -1) as [number, number];
+    const d = shape.length === 5 ? shape[1]! : 1;
+    const z = Math.floor(d / 2);
+    return { title, data: data.slice(z * h * w, (z + 1) * h * w), height: h, width: w };
+  };
+  const live =
+    o.display === false
+      ? undefined
+      : liveTrainingDisplay({
+          ...(o.display ? { display: o.display } : {}),
+          title: `${cfg.method} (${profile}) on ${dataset.id}`,
+          samples: () => {
+            if (!sample || cfg.method === "segmenter") return [];
+            const x = tf.tensor(sample.data, sample.shape);
+            let out: tf.Tensor | undefined;
+            try {
+              const opts = cfg.method === "unified" || cfg.method === "multinets" ? { site: (cfg as { sites: string[] }).sites[0]! } : cfg.method === "intrastyler" ? { exemplar: x } : {};
+              out = trainer.translate(x, opts);
+              return [asImage("source", sample.data, sample.shape), asImage(`${cfg.method}(source)`, out.dataSync() as Float32Array, out.shape)];
+            } finally {
+              x.dispose();
+              out?.dispose();
+            }
+          },
+        });
   const logPath = join(runDir, "losses.csv");
   let header: string[] | undefined;
   const steps = totalSteps(cfg);
@@ -152,6 +188,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
           if (!existsSync(logPath)) appendFileSync(logPath, `step,lr_factor,seconds,${keys.join(",")}\n`);
         }
         appendFileSync(logPath, `${info.step},${info.lrFactor},${info.seconds.toFixed(4)},${header.map((k) => info.losses[k]).join(",")}\n`);
+        live?.(info);
         o.onStep?.(info);
       },
     });
