@@ -25,3 +25,13 @@ export { gaussianSmooth, gaussianSmoothVolume, gaussianKernel1d, type GaussianOp
 export * from "./data/loader.js";
 export { writePhantom, phantomPlan, PHANTOM_KINDS, type PhantomKind, type PhantomPlan, type PhantomEntry } from "./data/phantoms/write.js";
 export * from "./data/phantoms/index.js";
+
+// Networks, losses, methods and training.
+export * as nn from "./nn/index.js";
+export * from "./models/index.js";
+export * from "./losses/index.js";
+export * from "./methods/index.js";
+export * from "./train/index.js";
+export { trainRun, openDataset, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
+export { translateFile, applyToVolume, openRun, type TranslateFileOptions } from "./train/translate.js";
+export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type SampleImage } from "./train/liveDisplay.js";
