@@ -1,5 +1,5 @@
 // `npm run bench -- train`: whole training steps of cyclegan and cut (2D 128x128, ngf 32, 6 blocks),
-// intrastyler (3D patch 32x64x64, ngf 16) and the segmenter (3D U-Net, base 16, depth 4, batch 2),
+// intrastyler (3D patch 16x64x64, ngf 16) and the segmenter (3D U-Net, base 16, depth 4, batch 2),
 // the kit beside the same networks, losses and optimisers in PyTorch (bench/peers/train_step.py)
 // in the same run; the ratio is the figure.
 import { spawnSync } from "node:child_process";
@@ -23,7 +23,9 @@ interface TrainCase {
 export const TRAIN_CASES: TrainCase[] = [
   { method: "cyclegan", dims: 2, size: [128, 128], ngf: 32, blocks: 6 },
   { method: "cut", dims: 2, size: [128, 128], ngf: 32, blocks: 6 },
-  { method: "intrastyler", dims: 3, size: [32, 64, 64], ngf: 16, blocks: 6 },
+  // 32x64x64 (the size the issue names) needs more than the wasm backend's 4 GB heap for
+  // IntraStyler's step (generator on source + target, style encoder on 14 crops): 16 slices fit.
+  { method: "intrastyler", dims: 3, size: [16, 64, 64], ngf: 16, blocks: 6 },
   { method: "segmenter", dims: 3, size: [32, 64, 64], base: 16 },
 ];
 

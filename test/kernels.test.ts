@@ -48,7 +48,7 @@ describe("kernel pack registration", () => {
     const info = engineInfo();
     assert.equal(info?.backend, "wasm");
     const names = info!.replacedKernels.map((k) => k.kernel).sort();
-    assert.deepEqual(names, ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Conv3D", "Conv3DBackpropFilterV2", "Conv3DBackpropInputV2", "Slice", "UnsortedSegmentSum"]);
+    assert.deepEqual(names, ["Conv2DBackpropFilter", "Conv2DBackpropInput", "Conv3D", "Conv3DBackpropFilterV2", "Conv3DBackpropInputV2", "Slice", "SplitV", "Sum", "UnsortedSegmentSum"]);
     for (const k of info!.replacedKernels) assert.ok(["missing", "slow", "wrong"].includes(k.reason));
   });
 });
@@ -156,6 +156,46 @@ describe("Slice matches the cpu backend for every rank", () => {
       assertClose(ints.wasm, ints.cpu, 0, "Slice int32");
     });
   }
+});
+
+describe("Sum over axis blocks and SplitV match the cpu backend", () => {
+  const shape = [2, 5, 6, 7, 3];
+  for (const [axes, keepDims] of [[[1, 2, 3], true], [[1, 2, 3], false], [[0], false], [[2], true], [[0, 1, 2, 3, 4], false], [[1, 3], false], [[4], false], [[3, 4], true]] as const) {
+    test(`sum over [${axes}] keepDims ${keepDims}`, async () => {
+      const x = seeded(size(shape), 41);
+      const r = await onBoth(() => tf.sum(tf.tensor(x, shape), [...axes], keepDims));
+      assertClose(r.wasm, r.cpu, 1e-5, `sum ${axes}`);
+    });
+  }
+  test("split (and the gradient of concat) along each axis", async () => {
+    for (let axis = 0; axis < 5; axis++) {
+      const x = seeded(size(shape), 50 + axis);
+      const n = shape[axis]!;
+      const sizes = n >= 3 ? [1, n - 3, 2] : [1, n - 1];
+      const r = await onBoth(() => tf.concat(tf.split(tf.tensor(x, shape), sizes, axis).map((t, i) => tf.mul(t, i + 1)), axis));
+      assertClose(r.wasm, r.cpu, 0, `split axis ${axis}`);
+    }
+    const a = seeded(size([2, 4, 5, 3]), 7);
+    const g = await onBoth(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.concat([t, tf.mul(t, 2)], 3))))(tf.tensor(a, [2, 4, 5, 3])));
+    assertClose(g.wasm, g.cpu, 1e-6, "concat gradient");
+  });
+});
+
+describe("filter gradients too large for the heap at once are summed over batch chunks", () => {
+  test("2D and 3D, chunked vs the cpu backend", async () => {
+    const { setUnrollBudget } = await import("../lib/engine/kernels/conv2dGrads.js");
+    const old = setUnrollBudget(500);
+    try {
+      const x2 = seeded(size([5, 9, 8, 3]), 31);
+      const r2 = await onBoth(() => tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(tf.tensor(x2, [5, 9, 8, 3]) as tf.Tensor4D, w as tf.Tensor4D, 2, "same"))))(tf.tensor(seeded(size([3, 3, 3, 4]), 2), [3, 3, 3, 4])));
+      assertClose(r2.wasm, r2.cpu, 1e-5, "chunked 2D filter grad");
+      const x3 = seeded(size([2, 6, 7, 5, 2]), 33);
+      const r3 = await onBoth(() => tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv3d(tf.tensor(x3, [2, 6, 7, 5, 2]) as tf.Tensor5D, w as tf.Tensor5D, 1, "same"))))(tf.tensor(seeded(size([3, 3, 3, 2, 3]), 4), [3, 3, 3, 2, 3])));
+      assertClose(r3.wasm, r3.cpu, 1e-5, "chunked 3D filter grad");
+    } finally {
+      setUnrollBudget(old);
+    }
+  });
 });
 
 describe("UnsortedSegmentSum (the gradient of gather) matches the cpu backend", () => {

@@ -1,7 +1,7 @@
 // The training loop every method shares: schedule, batch, step, a finite-loss check, periodic and
 // final checkpoints, exact resume, and a clean stop on Ctrl-C or an AbortSignal.
 import type { StepLosses, Trainer, TrainBatch } from "../methods/trainer.js";
-import { UnpairedError } from "../util/errors.js";
+import { explainEngineFailure, UnpairedError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 import { checkCheckpointDir, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { LrSchedule } from "./schedule.js";
@@ -158,7 +158,12 @@ export async function train(trainer: Trainer, opts: TrainOptions): Promise<Train
         trainer.setLearningRateFactor(lrFactor);
       }
       const batch = await opts.nextBatch();
-      const losses = await trainer.step(batch);
+      let losses: StepLosses;
+      try {
+        losses = await trainer.step(batch);
+      } catch (err) {
+        throw explainEngineFailure(err, `${trainer.method} step ${step + 1}`);
+      }
       step++;
       for (const [name, value] of Object.entries(losses)) {
         if (!Number.isFinite(value)) {

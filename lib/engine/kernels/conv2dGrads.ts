@@ -5,6 +5,17 @@
 import type { TensorInfo } from "../tf.js";
 import { type Conv2DGeometry, explicitPad } from "./convGeometry.js";
 import { type WasmBackend, type WasmKernel, alloc, free, matmul, transpose, view } from "./wasmHeap.js";
+import { sliceHeap } from "./slice.js";
+
+/** Largest unrolled matrix (floats) built at once: 32M floats = 128 MiB of the wasm heap. */
+let MAX_UNROLL_FLOATS = 1 << 25;
+
+/** Sets the unroll budget (tests use a tiny one to exercise the chunked path); returns the old one. */
+export function setUnrollBudget(floats: number): number {
+  const old = MAX_UNROLL_FLOATS;
+  MAX_UNROLL_FLOATS = floats;
+  return old;
+}
 
 /** The backend's own kernels the pack builds on, captured before any replacement. */
 export interface BaseKernels {
@@ -40,6 +51,29 @@ export function conv2dFilterGrad(
   const taps = g.kH * g.kW;
   const unrollX = taps * g.inC * g.batch * g.outH * g.outW;
   const unrollDy = taps * g.outC * g.batch * g.inH * g.inW;
+  const smaller = Math.min(unrollX, unrollDy);
+  if (smaller > MAX_UNROLL_FLOATS && g.batch > 1) {
+    // Too large for the heap at once (3D layers fold their depth into the batch): sum the
+    // gradients of batch chunks, each within the budget.
+    const per = Math.max(1, Math.floor((g.batch * MAX_UNROLL_FLOATS) / smaller));
+    let total: TensorInfo | undefined;
+    for (let b0 = 0; b0 < g.batch; b0 += per) {
+      const nb = Math.min(per, g.batch - b0);
+      const xs = sliceHeap(backend, x, [b0, 0, 0, 0], [nb, g.inH, g.inW, g.inC]);
+      const dys = sliceHeap(backend, dy, [b0, 0, 0, 0], [nb, g.outH, g.outW, g.outC]);
+      const part = conv2dFilterGrad(backend, base, xs, dys, { ...g, batch: nb });
+      free(backend, xs, dys);
+      if (!total) {
+        total = part;
+      } else {
+        const t = view(backend, total);
+        const q = view(backend, part);
+        for (let i = 0; i < t.length; i++) t[i] = t[i]! + q[i]!;
+        free(backend, part);
+      }
+    }
+    return total!;
+  }
   return unrollX <= unrollDy ? filterGradUnrollX(backend, base, x, dy, g) : filterGradUnrollDy(backend, base, x, dy, g);
 }
 

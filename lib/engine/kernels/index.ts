@@ -10,6 +10,7 @@ import { conv2dGeometry } from "./convGeometry.js";
 import { conv3dFilterGrad, conv3dForward, conv3dGeometry, conv3dInputGrad } from "./conv3d.js";
 import { sliceHeap } from "./slice.js";
 import { unsortedSegmentSumHeap } from "./segmentSum.js";
+import { contiguousAxes, prepareSplitSize, splitHeap, sumBlockHeap } from "./reduce.js";
 import { type KernelArgs, type WasmKernel, originalKernel } from "./wasmHeap.js";
 
 type Attrs = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -55,6 +56,8 @@ export function installWasmKernelPack(): ReplacedKernel[] {
   };
   const originalConv3d = originalKernel("Conv3D");
   const originalSlice = requireKernel("Slice");
+  const originalSum = requireKernel("Sum");
+  const originalSplit = requireKernel("SplitV");
 
   const pack: (ReplacedKernel & { func: (args: KernelArgs) => TensorInfo })[] = [
     {
@@ -136,6 +139,31 @@ export function installWasmKernelPack(): ReplacedKernel[] {
         if (x.dtype === "string" || x.dtype === "complex64") return originalSlice({ inputs, backend, attrs });
         const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, a.begin, a.size);
         return sliceHeap(backend, x, begin, size);
+      },
+    },
+    {
+      kernel: "Sum",
+      reason: "slow",
+      via: "a contiguous block of axes summed in place on the heap (no whole-tensor transpose); other cases keep the backend's",
+      func: ({ inputs, backend, attrs }) => {
+        const { x } = inputs as { x: TensorInfo };
+        const a = attrs as Attrs;
+        const axes = tf.util.parseAxisParam(a.axis, x.shape);
+        const block = x.dtype === "float32" ? contiguousAxes(axes, x.shape.length) : null;
+        if (!block || block[1] === x.shape.length - 1) return originalSum({ inputs, backend, attrs });
+        return sumBlockHeap(backend, x, block[0], block[1], Boolean(a.keepDims));
+      },
+    },
+    {
+      kernel: "SplitV",
+      reason: "slow",
+      via: "contiguous heap-to-heap slices (the gradient of concat)",
+      func: ({ inputs, backend, attrs }) => {
+        const { x } = inputs as { x: TensorInfo };
+        const a = attrs as Attrs;
+        if (x.dtype === "string" || x.dtype === "complex64") return originalSplit({ inputs, backend, attrs });
+        const axis = tf.util.parseAxisParam(a.axis, x.shape)[0]!;
+        return splitHeap(backend, x, prepareSplitSize(x, a.numOrSizeSplits, axis), axis) as unknown as TensorInfo;
       },
     },
     {
