@@ -67,6 +67,12 @@ export interface IntraStylerConfig extends CutConfig {
   method: "intrastyler";
   styleDim: number;
   styleBase: number;
+  /**
+   * Norm in the style encoder's conv blocks. "none" by default: instance norm removes each
+   * channel's mean and variance, the very intensity statistics a scanner style consists of
+   * (with it the encoder collapsed to one vector in the quick profile).
+   */
+  styleNorm: "none" | "instance";
   lambdaContrastive: number;
   lambdaConsistency: number;
   negatives: number;
@@ -162,7 +168,7 @@ export function defaultConfig(method: MethodName, profile: Profile, dims: 2 | 3)
       if (method === "intrastyler") {
         // Style crops halve the in-plane axes of the patch (and keep its slices).
         const crop = b.patch.length === 2 ? b.patch.map((n) => Math.max(8, Math.floor(n / 2))) : [b.patch[0]! / 2, b.patch[1]! / 2, b.patch[2]!].map((n) => Math.max(4, Math.floor(n)));
-        return { ...cut, method, styleDim: 256, styleBase: profile === "paper" ? 64 : 16, lambdaContrastive: 5, lambdaConsistency: 5, negatives: profile === "smoke" ? 2 : 12, styleTau: 0.01, styleCrop: crop };
+        return { ...cut, method, styleDim: 256, styleBase: profile === "paper" ? 64 : 16, styleNorm: "none", lambdaContrastive: 5, lambdaConsistency: 5, negatives: profile === "smoke" ? 2 : 12, styleTau: 0.01, styleCrop: crop };
       }
       if (method === "unified" || method === "multinets") return { ...cut, method, sites: [] };
       return cut;

@@ -44,17 +44,16 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
     const nd = opts.discriminators ?? 1;
     this.D = Array.from({ length: nd }, (_, i) => this.net(nd === 1 ? "D" : `D_${i}`, new PatchGan(d, this.netRng(nd === 1 ? "D" : `D_${i}`))));
     this.buildExtraNets();
-    this.adam("G", ["G", "F", ...this.extraGeneratorNets()]);
+    this.adam("G", ["G", "F"]);
     this.adam("D", this.D.map((_, i) => (nd === 1 ? "D" : `D_${i}`)));
+    this.buildExtraOptimizers();
   }
+
+  /** Optimisers beyond G and D (intrastyler's style encoder has its own). */
+  protected buildExtraOptimizers(): void {}
 
   /** Builds networks beyond G, F and D (called from the constructor, before the optimisers). */
   protected buildExtraNets(): void {}
-
-  /** Networks trained with the generator (the style encoder for intrastyler). */
-  protected extraGeneratorNets(): string[] {
-    return [];
-  }
 
   /** The generator's condition for a batch (none for plain CUT). Called inside tapes. */
   protected condition(_batch: TrainBatch, _realB: tf.Tensor): tf.Tensor | undefined {
@@ -125,7 +124,7 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
     };
     const keysA = keysOf(realA);
     const keysB = c.nceIdt ? keysOf(realB) : undefined;
-    const lossesG = this.minimize(this.opts["G"]!, this.variables(["G", "F", ...this.extraGeneratorNets()]), (parts) => {
+    const lossesG = this.minimize(this.opts["G"]!, this.variables(["G", "F"]), (parts) => {
       const cond = this.condition(batch, realB);
       let fake = this.generate(input, condFor(cond));
       if (flipped) fake = this.flipW(fake);

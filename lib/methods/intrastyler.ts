@@ -1,7 +1,9 @@
 // IntraStyler (Liu et al.): CUT with a style encoder E and dynamic instance norm in the last two
-// decoder norms: G(x, s) with s = E(exemplar). Trained with L_CUT + lambda_c * style contrastive
-// InfoNCE (query crop vs another crop of the same target image vs N perturbed copies) + lambda_s
-// * style consistency (1 - cos(E(G(x, s)), s)). Each source image is translated into the style of
+// decoder norms: G(x, s) with s = E(exemplar). The generator trains on L_CUT + lambda_s * style
+// consistency (1 - cos(E(G(x, s)), s)); the encoder on lambda_c * style contrastive InfoNCE
+// (query crop vs another crop of the same target image vs N perturbed copies), in a step of
+// its own: were E also trained by the consistency term, mapping every image to one vector would
+// satisfy it, and the encoder collapsed that way in the quick profile. Each source image is translated into the style of
 // the target image drawn with it. Translate with an exemplar image or any unit style vector
 // (e.g. a SLERP of two exemplars' vectors).
 import { tf } from "../engine/tf.js";
@@ -10,7 +12,8 @@ import { StyleEncoder } from "../models/styleEncoder.js";
 import { UnpairedError } from "../util/errors.js";
 import type { IntraStylerConfig } from "./config.js";
 import { CutTrainer } from "./cut.js";
-import type { TrainBatch, TranslateOptions } from "./trainer.js";
+import type { StepLosses, TrainBatch, TranslateOptions } from "./trainer.js";
+import { detach } from "../losses/common.js";
 
 export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
   /** The style encoder (registered while the base constructor runs, hence a getter). */
@@ -24,37 +27,42 @@ export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
 
   protected override buildExtraNets(): void {
     const c = this.cfg;
-    this.net("E", new StyleEncoder({ dims: this.netDims, inChannels: c.inChannels, base: c.styleBase, styleDim: c.styleDim, init: this.init }, this.netRng("E")));
+    this.net("E", new StyleEncoder({ dims: this.netDims, inChannels: c.inChannels, base: c.styleBase, styleDim: c.styleDim, norm: c.styleNorm, init: this.init }, this.netRng("E")));
   }
 
-  protected override extraGeneratorNets(): string[] {
-    return ["E"];
+  protected override buildExtraOptimizers(): void {
+    this.adam("E", ["E"]);
   }
 
-  /** The style of each target sample: E(real target) [b, K]. */
+  /** The style of each target sample: E(real target) [b, K], a constant for the generator. */
   protected override condition(_batch: TrainBatch, realB: tf.Tensor): tf.Tensor {
-    return this.E.apply(realB);
+    return detach(this.E.apply(realB));
   }
 
-  protected override extraGeneratorLosses(batch: TrainBatch, fakeB: tf.Tensor, style: tf.Tensor | undefined, parts: Record<string, tf.Scalar>): tf.Scalar | undefined {
+  override async step(batch: TrainBatch): Promise<StepLosses> {
     const c = this.cfg;
-    const terms: tf.Scalar[] = [];
-    if (c.lambdaConsistency > 0 && style) {
-      parts["style_consistency"] = tf.mul(styleConsistencyLoss(this.E.apply(fakeB), style), c.lambdaConsistency) as tf.Scalar;
-      terms.push(parts["style_consistency"]);
-    }
     const stack = batch.extra?.["style"];
+    let lossesE: StepLosses = {};
     if (c.lambdaContrastive > 0) {
       if (!stack) throw new UnpairedError("BAD_OPTION", "intrastyler: each batch needs extra.style, the style-contrastive stack [2 + N, ...] (query, positive, negatives)");
-      const e = this.E.apply(tf.tensor(stack.data, stack.shape, "float32"));
-      const n = e.shape[0]! - 2;
-      parts["style_contrastive"] = tf.mul(
-        styleContrastiveLoss(tf.slice(e, 0, 1), tf.slice(e, 1, 1), tf.slice(e, 2, n), { tau: c.styleTau }),
-        c.lambdaContrastive,
-      ) as tf.Scalar;
-      terms.push(parts["style_contrastive"]);
+      const x = tf.tensor(stack.data, stack.shape, "float32");
+      lossesE = this.minimize(this.opts["E"]!, this.variables(["E"]), (parts) => {
+        const e = this.E.apply(x);
+        const n = e.shape[0]! - 2;
+        parts["style_contrastive"] = tf.mul(styleContrastiveLoss(tf.slice(e, 0, 1), tf.slice(e, 1, 1), tf.slice(e, 2, n), { tau: c.styleTau }), c.lambdaContrastive) as tf.Scalar;
+        return parts["style_contrastive"];
+      });
+      x.dispose();
     }
-    return terms.length ? (tf.addN(terms) as tf.Scalar) : undefined;
+    return { ...(await super.step(batch)), ...lossesE };
+  }
+
+  /** Style consistency: E judges the translation; only the generator learns from it (E is not in its optimiser). */
+  protected override extraGeneratorLosses(_batch: TrainBatch, fakeB: tf.Tensor, style: tf.Tensor | undefined, parts: Record<string, tf.Scalar>): tf.Scalar | undefined {
+    const c = this.cfg;
+    if (!(c.lambdaConsistency > 0 && style)) return undefined;
+    parts["style_consistency"] = tf.mul(styleConsistencyLoss(this.E.apply(fakeB), style), c.lambdaConsistency) as tf.Scalar;
+    return parts["style_consistency"];
   }
 
   protected override translationCondition(x: tf.Tensor, opts: TranslateOptions): tf.Tensor {
