@@ -27,7 +27,9 @@ export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
 
   protected override buildExtraNets(): void {
     const c = this.cfg;
-    this.net("E", new StyleEncoder({ dims: this.netDims, inChannels: c.inChannels, base: c.styleBase, styleDim: c.styleDim, norm: c.styleNorm, init: this.init }, this.netRng("E")));
+    // He init for the encoder: with the CUT nets' xavier(0.02) its unnormalised activations shrink
+    // ~60x per layer and the contrastive loss sat at chance (ln 13) for 80 steps; He init learns.
+    this.net("E", new StyleEncoder({ dims: this.netDims, inChannels: c.inChannels, base: c.styleBase, styleDim: c.styleDim, norm: c.styleNorm, init: { kind: "kaiming", gain: 0 } }, this.netRng("E")));
   }
 
   protected override buildExtraOptimizers(): void {
