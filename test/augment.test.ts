@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../lib/util/random.js";
 import { UnpairedError } from "../lib/util/errors.js";
-import { makeLabelVolume, makeVolume, voxelIndex } from "../lib/volume/volume.js";
+import { makeLabelVolume, makeVolume, voxelIndex, type LabelArray } from "../lib/volume/volume.js";
+import { flipAxes } from "../lib/volume/orient.js";
 import { type BorderMode, gaussianKernel1d, gaussianSmooth, gaussianSmoothVolume } from "../lib/data/gaussian.js";
 import {
   type Sample,
@@ -17,7 +18,6 @@ import {
   biasFieldLog,
   biasFieldTerms,
   compose,
-  flipArray,
   randomAdjustContrast,
   randomBiasField,
   randomFlip,
@@ -386,7 +386,11 @@ function labelledSample(shape: number[]): Sample {
   return { image, label };
 }
 
-test("flipArray mirrors one axis; twice is the identity", () => {
+// Flips come from lib/volume's flipAxes; its voxels are checked here as augmentation uses them.
+const flipArray = <T extends Float32Array | Uint8Array | Uint16Array | Int32Array>(data: T, shape: number[], axis: number): T =>
+  (data instanceof Float32Array ? flipAxes(makeVolume(data, shape), [axis]).data : flipAxes(makeLabelVolume(data as LabelArray, shape), [axis]).data) as T;
+
+test("flips mirror one axis; twice is the identity", () => {
   const shape = [4, 3, 2];
   const d = Float32Array.from({ length: 24 }, (_, i) => i);
   for (let axis = 0; axis < 3; axis++) {

@@ -6,7 +6,8 @@
 // so the same seed gives the same output.
 import { UnpairedError } from "../util/errors.js";
 import { Rng } from "../util/random.js";
-import { type LabelArray, type LabelVolume, type Volume, emptyLike, makeLabelVolume, makeVolume } from "../volume/volume.js";
+import { type LabelVolume, type Volume, makeLabelVolume, makeVolume } from "../volume/volume.js";
+import { flipAxes } from "../volume/orient.js";
 import {
   type BorderMode,
   type GaussianOptions,
@@ -517,24 +518,6 @@ export function compose<S extends Sample = Sample>(transforms: readonly Transfor
   return (sample, rng) => list.reduce((s, t) => t(s, rng), sample);
 }
 
-/** A copy of `data` mirrored along `axis` (0 = x, 1 = y, 2 = z). */
-export function flipArray<T extends Float32Array | LabelArray>(data: T, shape: readonly number[], axis: number): T {
-  assertArrayShape("flipArray", data.length, shape);
-  if (!(Number.isInteger(axis) && axis >= 0 && axis < shape.length)) throw bad(`flip: axis ${axis} is not an axis of [${shape}]`);
-  const n = shape[axis]!;
-  const stride = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const block = n * stride;
-  const out = emptyLike(data, data.length);
-  for (let base = 0; base < data.length; base += block) {
-    for (let i = 0; i < n; i++) {
-      const from = base + i * stride;
-      const to = base + (n - 1 - i) * stride;
-      out.set(data.subarray(from, from + stride), to);
-    }
-  }
-  return out;
-}
-
 /**
  * Mirrors image and labels together along each of `axes` (default [0], x: left-right in RAS),
  * each axis independently with probability p (default 0.5). The geometry (affine) is kept: the
@@ -552,16 +535,11 @@ export function randomFlip<S extends Sample = Sample>(opts: { axes?: readonly nu
     }
     const bad3 = axes.find((a) => a >= image.shape.length);
     if (bad3 !== undefined) throw bad(`randomFlip: axis ${bad3} is not an axis of [${image.shape}]`);
-    let img = image.data;
-    let lab = label?.data;
-    for (const a of axes) {
-      if (!rng.chance(p)) continue;
-      img = flipArray(img, image.shape, a);
-      if (lab) lab = flipArray(lab, image.shape, a);
-    }
-    if (img === image.data) return sample;
-    const out: S = { ...sample, image: withData(image, img) };
-    if (label && lab) out.label = makeLabelVolume(lab, label.shape, label.spacing, label.affine);
+    const fired = axes.filter(() => rng.chance(p));
+    if (fired.length === 0) return sample;
+    // The voxels move as lib/volume's flipAxes moves them; the affine stays (same frame).
+    const out: S = { ...sample, image: withData(image, flipAxes(image, fired).data) };
+    if (label) out.label = makeLabelVolume(flipAxes(label, fired).data, label.shape, label.spacing, label.affine);
     return out;
   };
 }
