@@ -12,7 +12,7 @@ import { selectSubjects } from "../lib/data/manifest.js";
 import { earAnatomy, earCounterpart, earSubjectInfo, DEFAULT_EAR_PHANTOM_CONFIG, EAR_TISSUES } from "../lib/data/phantoms/index.js";
 import { TARGET_STYLES } from "../lib/data/phantoms/styles.js";
 import { openDataset } from "../lib/train/run.js";
-import { applyToVolume, openRun } from "../lib/train/translate.js";
+import { applyToVolume, asTensorFor, openRun } from "../lib/train/translate.js";
 import { IntraStylerTrainer } from "../lib/methods/intrastyler.js";
 import { readNifti } from "../lib/volume/niftiRead.js";
 import { makeVolume, type Volume } from "../lib/volume/volume.js";
@@ -82,20 +82,17 @@ for (const method of ["cut", "cyclegan", "intrastyler"]) {
   if (trainer instanceof IntraStylerTrainer) {
     // Style following: translate with one exemplar per true target style; E(output) should be
     // closest to its own exemplar's style vector.
+    const netDims = config.patch.length === 2 ? 2 : 3;
     const exemplars = TARGET_STYLES.map((st) => selectSubjects(dataset, { role: "target", split: "train" }).find((x) => x.trueStyle === st.name)!);
     const styleVecs: tf.Tensor[] = [];
     for (const e of exemplars) {
-      const v = norm(await readNifti(e.image));
-      const [nx, ny, nz] = v.shape as [number, number, number];
-      const z = Math.floor(nz / 2);
-      styleVecs.push(trainer.embed(tf.tensor(v.data.subarray(z * nx * ny, (z + 1) * nx * ny), [1, ny, nx, 1])));
+      const x = asTensorFor(norm(await readNifti(e.image)), netDims);
+      styleVecs.push(trainer.embed(x));
+      x.dispose();
     }
     let own = 0, other = 0, wins = 0, n = 0;
     for (const s of sources.slice(0, 6)) {
-      const input = norm(await readNifti(s.image));
-      const [nx, ny, nz] = input.shape as [number, number, number];
-      const z = Math.floor(nz / 2);
-      const x = tf.tensor(input.data.subarray(z * nx * ny, (z + 1) * nx * ny), [1, ny, nx, 1]);
+      const x = asTensorFor(norm(await readNifti(s.image)), netDims);
       for (let i = 0; i < exemplars.length; i++) {
         const out = trainer.translate(x, { style: styleVecs[i]! });
         const e = trainer.embed(out);

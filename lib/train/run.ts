@@ -61,6 +61,11 @@ function targetSites(d: Dataset): string[] {
   return [...new Set(selectSubjects(d, { role: "target", split: "train" }).map((s) => s.site))];
 }
 
+/** Whether a method's steps train on source labels (the segmenter; cyclegan with shape consistency). */
+export function needsSourceLabels(cfg: MethodConfig): boolean {
+  return cfg.method === "segmenter" || (cfg.method === "cyclegan" && cfg.lambdaShape > 0);
+}
+
 /** Resolves the method's config against the dataset, with every mismatch named before work starts. */
 export function configFor(method: string, profile: Profile, d: Dataset, overrides: Record<string, unknown> = {}): MethodConfig {
   const sites = targetSites(d);
@@ -75,8 +80,7 @@ export function configFor(method: string, profile: Profile, d: Dataset, override
     extra["sites"] = extra["sites"] ?? sites;
   }
   const cfg = resolveConfig(method, profile, d.dimensions, extra);
-  const needsLabels = cfg.method === "segmenter" || (cfg.method === "cyclegan" && (cfg as { lambdaShape: number }).lambdaShape > 0);
-  if (needsLabels && selectSubjects(d, { role: "source", split: "train", trainingLabels: true }).length === 0) {
+  if (needsSourceLabels(cfg) && selectSubjects(d, { role: "source", split: "train", trainingLabels: true }).length === 0) {
     throw new UnpairedError("BAD_CONFIG", `${method} trains on source labels, and ${d.id} has no source training subjects with labels marked for training`);
   }
   if (cfg.method === "segmenter" && (cfg as { nClasses: number }).nClasses < Object.keys(d.labels).length) {
@@ -107,12 +111,11 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   await initEngine({ quiet: !o.progress });
   const trainer = createTrainer(cfg);
   const store = new VolumeStore();
-  const needsLabels = cfg.method === "segmenter" || (cfg.method === "cyclegan" && cfg.lambdaShape > 0);
   const loader = unpairedLoader(store, dataset, {
     patch: cfg.patch,
     batchSize: cfg.batchSize,
     seed: cfg.seed,
-    sourceLabels: needsLabels,
+    sourceLabels: needsSourceLabels(cfg),
   });
   const styleRng = new Rng(`style:${cfg.seed}`);
   const styleTargets = selectSubjects(dataset, { role: "target", split: "train" });

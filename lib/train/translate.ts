@@ -41,8 +41,8 @@ export interface VolumeTranslateOptions extends Omit<TranslateOptions, "exemplar
   onTile?: (done: number, total: number) => void;
 }
 
-/** The middle slice across z of a 3D volume, as [1, h, w, 1]; a 2D volume as is. */
-function asTensorFor(v: Volume, netDims: 2 | 3): tf.Tensor {
+/** A volume as a network input: the whole volume for 3D networks, else its middle z slice [1, h, w, 1]. */
+export function asTensorFor(v: Volume, netDims: 2 | 3): tf.Tensor {
   const [nx, ny, nz = 1] = v.shape as [number, number, number?];
   if (netDims === 3 || v.shape.length === 2) return tf.tensor(v.data, [1, ...(v.shape.length === 3 ? [nz] : []), ny, nx, 1]);
   const z = Math.floor(nz / 2);
