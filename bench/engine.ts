@@ -5,7 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describeEngine, initEngine, tf } from "../lib/engine/index.js";
-import { BenchGenerator, normalRng } from "./nets/resnetGenerator.js";
+import { ResnetGenerator } from "../lib/models/resnetGenerator.js";
+import { Rng } from "../lib/util/random.js";
 
 export interface EngineCase {
   name: string;
@@ -33,14 +34,15 @@ const median = (xs: number[]) => {
 
 /** Times `steps` Adam training steps of the generator after `warmup` untimed ones. */
 export function timeTfjsSteps(c: EngineCase, warmup: number, steps: number): StepTiming & { tensorsGrew: number } {
-  const net = new BenchGenerator({ dims: c.dims, inChannels: 1, outChannels: 1, ngf: c.ngf, blocks: c.blocks });
+  const net = new ResnetGenerator({ dims: c.dims, inChannels: 1, outChannels: 1, ngf: c.ngf, blocks: c.blocks }, new Rng(1));
   const shape = [1, ...c.size, 1];
   const n = shape.reduce((a, b) => a * b, 1);
-  const rng = normalRng(7);
+  const normal = new Rng(7);
+  const rng = () => normal.normal();
   const x = tf.tensor(Float32Array.from({ length: n }, rng), shape);
   const target = tf.tensor(Float32Array.from({ length: n }, () => Math.tanh(rng())), shape);
   const opt = tf.train.adam(2e-4, 0.5, 0.999, 1e-8);
-  const vars = net.variables();
+  const vars = net.parameters();
   const times: number[] = [];
   let tensorsAfterWarmup = 0;
   for (let i = 0; i < warmup + steps; i++) {
@@ -53,7 +55,8 @@ export function timeTfjsSteps(c: EngineCase, warmup: number, steps: number): Ste
   }
   const tensorsGrew = tf.memory().numTensors - tensorsAfterWarmup;
   opt.dispose();
-  tf.dispose([x, target, ...vars]);
+  tf.dispose([x, target]);
+  net.dispose();
   return { median_ms: median(times), times_ms: times, tensorsGrew };
 }
 

@@ -2,19 +2,21 @@
 // `npx tsx bench/profile.ts 2|3`
 import { initEngine, tf } from "../lib/engine/index.js";
 import { ENGINE_CASES } from "./engine.js";
-import { BenchGenerator, normalRng } from "./nets/resnetGenerator.js";
+import { ResnetGenerator } from "../lib/models/resnetGenerator.js";
+import { Rng } from "../lib/util/random.js";
 
 await initEngine({ quiet: true });
 const dims = Number(process.argv[2] ?? 2);
 const c = ENGINE_CASES.find((k) => k.dims === dims)!;
-const net = new BenchGenerator({ dims: c.dims, inChannels: 1, outChannels: 1, ngf: c.ngf, blocks: c.blocks });
+const net = new ResnetGenerator({ dims: c.dims, inChannels: 1, outChannels: 1, ngf: c.ngf, blocks: c.blocks }, new Rng(1));
 const shape = [1, ...c.size, 1];
-const rng = normalRng(7);
+const normal = new Rng(7);
+const rng = () => normal.normal();
 const n = shape.reduce((a, b) => a * b, 1);
 const x = tf.tensor(Float32Array.from({ length: n }, rng), shape);
 const target = tf.zerosLike(x);
 const opt = tf.train.adam(2e-4, 0.5, 0.999, 1e-8);
-const step = () => opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), target))) as tf.Scalar, true, net.variables())!.dispose();
+const step = () => opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), target))) as tf.Scalar, true, net.parameters())!.dispose();
 step();
 const t0 = performance.now();
 const prof = await tf.profile(step);

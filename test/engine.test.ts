@@ -4,7 +4,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { UnpairedError, describeEngine, engineInfo, initEngine, tf } from "../lib/index.js";
-import { BenchGenerator } from "../bench/nets/resnetGenerator.js";
+import { ResnetGenerator } from "../lib/models/resnetGenerator.js";
+import { Rng } from "../lib/util/random.js";
 import { liveCounts, seeded } from "./helpers.js";
 
 async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
@@ -79,7 +80,7 @@ describe("training loop memory", () => {
   for (const dims of [2, 3] as const) {
     test(`live tensors and wasm buffers stay constant over Adam steps (${dims}D generator)`, async () => {
       await initEngine({ backend: "wasm", quiet: true });
-      const net = new BenchGenerator({ dims, inChannels: 1, outChannels: 1, ngf: 4, blocks: 1 });
+      const net = new ResnetGenerator({ dims, inChannels: 1, outChannels: 1, ngf: 4, blocks: 1 }, new Rng(1));
       const shape = dims === 2 ? [1, 16, 16, 1] : [1, 8, 16, 16, 1];
       const n = shape.reduce((a, b) => a * b, 1);
       const x = tf.tensor(seeded(n, 1), shape);
@@ -87,7 +88,7 @@ describe("training loop memory", () => {
       const opt = tf.train.adam(2e-4, 0.5, 0.999, 1e-8);
       const losses: number[] = [];
       const step = () => {
-        const loss = opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), target))) as tf.Scalar, true, net.variables())!;
+        const loss = opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), target))) as tf.Scalar, true, net.parameters())!;
         losses.push(loss.dataSync()[0]!);
         loss.dispose();
       };
@@ -97,7 +98,8 @@ describe("training loop memory", () => {
       assert.deepEqual(liveCounts(), after1);
       assert.ok(losses.every(Number.isFinite));
       opt.dispose();
-      tf.dispose([x, target, ...net.variables()]);
+      tf.dispose([x, target]);
+      net.dispose();
     });
   }
 });

@@ -1,6 +1,6 @@
 """PyTorch peer of `npm run bench -- engine`: times training steps (forward, L1 loss, backward,
-Adam update) of the CycleGAN ResNet generator, laid out as bench/nets/resnetGenerator.ts
-builds it (the layout of torch_nets.ResnetGenerator), in 2D or 3D. Prints one JSON object. Run with Debian's python3-torch."""
+Adam update) of the CycleGAN ResNet generator, laid out as the kit's lib/models ResnetGenerator
+builds it (torch_nets.ResnetGenerator), in 2D or 3D. Prints one JSON object. Run with Debian's python3-torch."""
 import argparse
 import json
 import statistics
