@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { StepInfo } from "./loop.js";
+import { colourAt } from "../viz/figure.js";
 
 /** Anything that can show (and replace) an HTML snippet: tslab's Display has html(). */
 export interface HtmlDisplay {
@@ -61,7 +62,6 @@ export function greyBmp(img: SampleImage): Uint8Array {
   return out;
 }
 
-const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /** Loss curves as an SVG: one line per loss, each scaled to its own range (legend shows the last value). */
@@ -79,7 +79,7 @@ export function lossCurvesSvg(history: { step: number; losses: Record<string, nu
     const hi = Math.max(...pts.map((p) => p[1]));
     const sy = (v: number) => height - pad - ((v - lo) / (hi - lo || 1)) * (height - 2 * pad);
     const d = pts.map(([s, v], k) => `${k ? "L" : "M"}${sx(s).toFixed(1)},${sy(v).toFixed(1)}`).join("");
-    const c = COLOURS[i % COLOURS.length];
+    const c = colourAt(i);
     const lastV = pts.at(-1)?.[1];
     return `<path d="${d}" fill="none" stroke="${c}" stroke-width="1.2"/><text x="${width - legendW + 4}" y="${16 + 14 * i}" font-size="11" fill="${c}">${esc(n)} ${lastV === undefined ? "" : lastV.toPrecision(3)}</text>`;
   });
