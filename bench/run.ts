@@ -1,5 +1,6 @@
 // Entry of `npm run bench -- <name> [options]`: runs one benchmark (or all) against its peer.
 import { benchEngine } from "./engine.js";
+import { benchMetrics } from "./metrics.js";
 import { benchNifti } from "./nifti.js";
 import { benchTrain } from "./train.js";
 
@@ -24,6 +25,10 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   nifti: async (args) => {
     const i = args.indexOf("--reps");
     await benchNifti({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
+  },
+  metrics: async (args) => {
+    const i = args.indexOf("--reps");
+    await benchMetrics({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
   },
 };
 
