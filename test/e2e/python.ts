@@ -8,6 +8,7 @@ const DEBIAN: Record<string, string> = {
   numpy: "python3-numpy",
   scipy: "python3-scipy",
   skimage: "python3-skimage",
+  sklearn: "python3-sklearn",
   torch: "python3-torch",
 };
 
