@@ -35,3 +35,7 @@ export * from "./train/index.js";
 export { trainRun, openDataset, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
 export { translateFile, applyToVolume, openRun, type TranslateFileOptions } from "./train/translate.js";
 export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type SampleImage } from "./train/liveDisplay.js";
+
+// Analysis (metrics, style space, tables) and figures (plotly builders, images, export, display).
+export * from "./analysis/index.js";
+export * from "./viz/index.js";

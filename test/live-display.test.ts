@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { greyBmp, liveTrainingDisplay, lossCurvesSvg } from "../lib/train/liveDisplay.js";
 
-test("greyBmp writes a valid 8-bit BMP whose pixels are the image (bottom-up rows, padded to 4 bytes)", () => {
+test("greyBmp writes a valid 8-bit BMP whose pixels are the image (y = 0 at the bottom like lib/viz slices, rows padded to 4 bytes)", () => {
   const w = 5;
   const h = 3;
   const data = Float32Array.from({ length: w * h }, (_, i) => (i / (w * h - 1)) * 2 - 1);
@@ -20,7 +20,7 @@ test("greyBmp writes a valid 8-bit BMP whose pixels are the image (bottom-up row
   assert.equal(bmp.length, offset + row * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const stored = bmp[offset + (h - 1 - y) * row + x]!;
+      const stored = bmp[offset + y * row + x]!; // stored bottom-up: image row y is stored row y
       assert.equal(stored, Math.round(((data[y * w + x]! + 1) / 2) * 255), `pixel ${x},${y}`);
     }
   }

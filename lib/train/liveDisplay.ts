@@ -2,10 +2,9 @@
 // redrawn every few steps with the step, speed and ETA, the loss curves as an inline SVG, and
 // sample translations (input | output) as inline images. Plain HTML, so any display that takes
 // HTML works; tests pass their own.
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import type { StepInfo } from "./loop.js";
 import { colourAt } from "../viz/figure.js";
+import { liveHtmlDisplay } from "../viz/display.js";
 
 /** Anything that can show (and replace) an HTML snippet: tslab's Display has html(). */
 export interface HtmlDisplay {
@@ -20,18 +19,12 @@ export interface SampleImage {
   width: number;
 }
 
-/** tslab's display when running inside a tslab kernel, else undefined. */
+/** A live display entry when running inside a tslab kernel, else undefined. */
 export function tslabDisplay(): HtmlDisplay | undefined {
-  try {
-    const req = createRequire(join(process.cwd(), "index.js"));
-    const tslab = req("tslab") as { newDisplay?: () => HtmlDisplay };
-    return tslab.newDisplay?.();
-  } catch {
-    return undefined;
-  }
+  return liveHtmlDisplay();
 }
 
-/** An uncompressed 8-bit grey BMP (every browser shows it; no image library needed). */
+/** An uncompressed 8-bit grey BMP (every browser shows it; no image library needed), y pointing up. */
 export function greyBmp(img: SampleImage): Uint8Array {
   const { width: w, height: h } = img;
   const row = Math.ceil(w / 4) * 4;
@@ -52,8 +45,10 @@ export function greyBmp(img: SampleImage): Uint8Array {
   v.setUint32(34, row * h, true);
   v.setUint32(46, 256, true);
   for (let i = 0; i < 256; i++) out.set([i, i, i, 0], 54 + 4 * i);
+  // BMP stores rows bottom-up: image row y goes to stored row y, so y = 0 is drawn at the bottom,
+  // the orientation lib/viz/imageGrid shows slices in (second in-plane axis pointing up).
   for (let y = 0; y < h; y++) {
-    const dst = offset + (h - 1 - y) * row;
+    const dst = offset + y * row;
     for (let x = 0; x < w; x++) {
       const t = (img.data[y * w + x]! + 1) / 2;
       out[dst + x] = Math.max(0, Math.min(255, Math.round(t * 255)));

@@ -16,7 +16,9 @@ export type ErrorCode =
   | "BAD_CHECKPOINT"
   | "TRAINING_DIVERGED"
   | "BAD_CONFIG"
-  | "OUT_OF_MEMORY";
+  | "OUT_OF_MEMORY"
+  | "NO_BROWSER"
+  | "EXPORT_FAILED";
 
 export class UnpairedError extends Error {
   readonly code: ErrorCode;
