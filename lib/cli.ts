@@ -11,6 +11,7 @@ import { loadManifest } from "./data/manifest.js";
 import { trainRun } from "./train/run.js";
 import { translateFile } from "./train/translate.js";
 import { METHODS, PROFILES, type Profile } from "./methods/config.js";
+import { EXPERIMENTS, experimentConfig, runFigures } from "./experiments/index.js";
 
 const USAGE = `usage: unpaired-lab <command> [options]
 
@@ -30,6 +31,10 @@ commands:
   translate     translate (or segment) a NIfTI volume with a trained run
                   --run runs/NAME --input FILE --output FILE
                   [--exemplar FILE | --site NAME | --reverse]
+  figures       run the experiments and write figures/ (NAME.html/.png/.svg/.csv/.md and
+                manifest.json); trained models are cached in runs/ and reused
+                  [--profile smoke|quick|paper] [--only NAME,NAME] [--seed N]
+                  [--out figures] [--runs runs] [--data-root DIR] [--list] [--quiet]
   help          this text
 
 options:
@@ -181,6 +186,44 @@ async function translateCommand(args: string[]): Promise<void> {
   console.log(o.output);
 }
 
+async function figuresCommand(args: string[]): Promise<void> {
+  const o = options("figures", args, {
+    profile: { type: "string" },
+    only: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    runs: { type: "string" },
+    "data-root": { type: "string" },
+    list: { type: "boolean" },
+    quiet: { type: "boolean" },
+  });
+  if (o.list) {
+    for (const e of EXPERIMENTS) console.log(`${e.name.padEnd(20)} ${e.summary}`);
+    return;
+  }
+  const profile = o.profile ?? process.env["UNPAIRED_PROFILE"] ?? "quick";
+  if (!(PROFILES as readonly string[]).includes(profile)) throw new UnpairedError("BAD_OPTION", `figures: --profile must be one of ${PROFILES.join(", ")} (got "${profile}")`);
+  const seed = o.seed === undefined ? 0 : Number(o.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new UnpairedError("BAD_OPTION", `figures: --seed must be a whole number >= 0 (got "${o.seed}")`);
+  const only = o.only ? o.only.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+  const out = o.out ?? "figures";
+  const t0 = performance.now();
+  const manifest = await runFigures({
+    experiments: EXPERIMENTS,
+    config: experimentConfig({ profile: profile as Profile, seed, runsDir: o.runs ?? "runs", progress: !o.quiet, liveDisplay: false, ...(o["data-root"] ? { dataRoot: o["data-root"] } : {}) }),
+    out,
+    ...(only ? { only } : {}),
+    onStage: (e) => {
+      if (o.quiet) return;
+      if (e.state === "start") console.error(`[${e.index + 1}/${e.total}] ${e.experiment} (${profile})`);
+      else console.error(`[${e.index + 1}/${e.total}] ${e.experiment} done in ${(e.seconds ?? 0).toFixed(0)} s`);
+    },
+  });
+  const ran = manifest.experiments.filter((e) => !only || only.includes(e.experiment));
+  for (const e of ran) console.log(`${e.experiment}: ${e.files.length} files in ${out}/ (${e.seconds.toFixed(0)} s)`);
+  console.log(`figures: ${out}/manifest.json, ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "--version") {
@@ -207,6 +250,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "translate") {
     await translateCommand(rest);
+    return 0;
+  }
+  if (command === "figures") {
+    await figuresCommand(rest);
     return 0;
   }
   if (command === "validate") {

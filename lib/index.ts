@@ -39,3 +39,6 @@ export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type Sam
 // Analysis (metrics, style space, tables) and figures (plotly builders, images, export, display).
 export * from "./analysis/index.js";
 export * from "./viz/index.js";
+
+// Experiments: one function per figure or lesson (what `npm run figures` and the notebooks run).
+export * from "./experiments/index.js";

@@ -18,7 +18,8 @@ export type ErrorCode =
   | "BAD_CONFIG"
   | "OUT_OF_MEMORY"
   | "NO_BROWSER"
-  | "EXPORT_FAILED";
+  | "EXPORT_FAILED"
+  | "INTERRUPTED";
 
 export class UnpairedError extends Error {
   readonly code: ErrorCode;

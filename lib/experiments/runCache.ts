@@ -1,0 +1,98 @@
+// Trained runs cached under a hash of what determines them (method, profile, seed, dataset,
+// overrides): figures re-render without retraining, an interrupted run resumes from its last
+// checkpoint, and changing any option trains a new run beside the old one.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { writeFileAtomicSync } from "../util/atomicWrite.js";
+import { UnpairedError } from "../util/errors.js";
+import { trainRun, openDataset } from "../train/run.js";
+import { openRun } from "../train/translate.js";
+import type { Trainer } from "../methods/trainer.js";
+import type { MethodConfig } from "../methods/config.js";
+import type { Dataset } from "../data/manifest.js";
+import type { ExperimentConfig } from "./types.js";
+
+/** Bump when a code change makes earlier cached runs wrong to reuse. */
+export const RUN_CACHE_VERSION = 1;
+
+export interface RunSpec {
+  method: string;
+  /** Manifest path (phantom manifests write their data on first use). */
+  manifest: string;
+  /** Method options over the profile's defaults. */
+  overrides?: Record<string, unknown>;
+  /** A short name for the folder, e.g. "intrastyler" (default: the method). */
+  label?: string;
+}
+
+export interface CachedRun {
+  trainer: Trainer;
+  config: MethodConfig;
+  dataset: Dataset;
+  runDir: string;
+  /** True when the run was trained (or resumed) now, false when reused. */
+  trained: boolean;
+}
+
+const DONE = "complete.json";
+
+/** Stable JSON (sorted keys) for hashing. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/** The run folder of a spec under a config: <runsDir>/<label>-<profile>-<hash10>. */
+export function runDirFor(cfg: ExperimentConfig, spec: RunSpec, datasetId: string): string {
+  const key = stable({ v: RUN_CACHE_VERSION, method: spec.method, profile: cfg.profile, seed: cfg.seed, dataset: datasetId, overrides: spec.overrides ?? {} });
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 10);
+  return resolve(cfg.runsDir, `${spec.label ?? spec.method}-${cfg.profile}-${hash}`);
+}
+
+/** The trained run of a spec: reused when complete, resumed when interrupted, else trained. */
+export async function cachedRun(cfg: ExperimentConfig, spec: RunSpec): Promise<CachedRun> {
+  const dataRoot = phantomOr(cfg);
+  const dataset = await openDataset(spec.manifest, dataRoot);
+  const runDir = runDirFor(cfg, spec, dataset.id);
+  const done = join(runDir, DONE);
+  if (existsSync(done)) {
+    const { trainer, config } = await openRun(runDir);
+    return { trainer, config, dataset, runDir, trained: false };
+  }
+  const resume = existsSync(join(runDir, "checkpoint"));
+  const r = await trainRun({
+    method: spec.method,
+    manifest: spec.manifest,
+    ...(dataRoot === undefined ? {} : { dataRoot }),
+    profile: cfg.profile,
+    out: runDir,
+    resume,
+    overrides: { seed: cfg.seed, ...(spec.overrides ?? {}) },
+    progress: cfg.progress,
+    ...(cfg.liveDisplay === false ? { display: false as const } : {}),
+  });
+  if (r.result.stopped !== "completed") {
+    r.trainer.dispose();
+    throw new UnpairedError("INTERRUPTED", `training ${spec.label ?? spec.method} stopped at step ${r.result.steps}; its checkpoint is in ${runDir}, and the next run of this experiment resumes from it`);
+  }
+  writeFileAtomicSync(done, `${JSON.stringify({ method: spec.method, steps: r.result.steps, finished: new Date().toISOString() }, null, 2)}\n`);
+  return { trainer: r.trainer, config: r.config, dataset: r.dataset, runDir, trained: true };
+}
+
+/** The data root a manifest is opened with: the user's --data-root, else a phantom override. */
+function phantomOr(cfg: ExperimentConfig): string | undefined {
+  return cfg.dataRoot ?? cfg.phantomRoot;
+}
+
+/** Whether a spec's run is already complete (figures can render without training). */
+export function isCached(cfg: ExperimentConfig, spec: RunSpec, datasetId: string): boolean {
+  return existsSync(join(runDirFor(cfg, spec, datasetId), DONE));
+}
+
+/** Reads the complete marker (what was trained, when). */
+export function runInfo(runDir: string): Record<string, unknown> | undefined {
+  const p = join(runDir, DONE);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as Record<string, unknown>) : undefined;
+}
