@@ -6,6 +6,7 @@ export * from "./types.js";
 export * from "./runCache.js";
 export * from "./figures.js";
 export * from "./data.js";
+export * from "./derive.js";
 
 /** Every experiment `npm run figures` knows, in the order it runs them. */
 export const EXPERIMENTS: readonly Experiment[] = [];
