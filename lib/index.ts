@@ -33,7 +33,7 @@ export * from "./losses/index.js";
 export * from "./methods/index.js";
 export * from "./train/index.js";
 export { trainRun, openDataset, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
-export { translateFile, applyToVolume, openRun, type TranslateFileOptions } from "./train/translate.js";
+export { translateFile, applyToVolume, openRun, translateVolume, segmentVolume, argmaxLabels, asTensorFor, type TranslateFileOptions, type VolumeTranslateOptions } from "./train/translate.js";
 export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type SampleImage } from "./train/liveDisplay.js";
 
 // Analysis (metrics, style space, tables) and figures (plotly builders, images, export, display).

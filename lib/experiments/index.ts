@@ -7,6 +7,7 @@ export * from "./runCache.js";
 export * from "./figures.js";
 export * from "./data.js";
 export * from "./derive.js";
+export * from "./ear.js";
 
 /** Every experiment `npm run figures` knows, in the order it runs them. */
 export const EXPERIMENTS: readonly Experiment[] = [];

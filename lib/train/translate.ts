@@ -90,6 +90,31 @@ export function applyToVolume(trainer: Trainer, config: MethodConfig, v: Volume,
   }
 }
 
+/** Per-voxel argmax of channels-last class scores, as a label volume on `like`'s grid. */
+export function argmaxLabels(r: { data: Float32Array; channels: number }, like: Volume): LabelVolume {
+  const n = r.data.length / r.channels;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < r.channels; c++) if (r.data[i * r.channels + c]! > r.data[i * r.channels + best]!) best = c;
+    labels[i] = best;
+  }
+  return makeLabelVolume(labels, like.shape, like.spacing, like.affine);
+}
+
+/** Translates a normalised volume with a trained translation run (same grid, one channel). */
+export function translateVolume(trainer: Trainer, config: MethodConfig, v: Volume, opts: VolumeTranslateOptions = {}): Volume {
+  if (config.method === "segmenter") throw new UnpairedError("BAD_OPTION", "translateVolume: this run is a segmenter; use segmentVolume");
+  const r = applyToVolume(trainer, config, v, opts);
+  return makeVolume(r.data, v.shape, v.spacing, v.affine);
+}
+
+/** Segments a normalised volume with a trained segmenter run (sliding window, argmax). */
+export function segmentVolume(trainer: Trainer, config: MethodConfig, v: Volume, opts: Pick<VolumeTranslateOptions, "onTile"> = {}): LabelVolume {
+  if (config.method !== "segmenter") throw new UnpairedError("BAD_OPTION", `segmentVolume: this run is ${config.method}, not a segmenter`);
+  return argmaxLabels(applyToVolume(trainer, config, v, opts), v);
+}
+
 export interface TranslateFileOptions {
   run: string;
   input: string;
@@ -114,19 +139,7 @@ export async function translateFile(o: TranslateFileOptions): Promise<Volume | L
       onTile: (done, total) => bar.update({ done, total }),
     });
     bar.finish();
-    let result: Volume | LabelVolume;
-    if (config.method === "segmenter") {
-      const n = r.data.length / r.channels;
-      const labels = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let c = 1; c < r.channels; c++) if (r.data[i * r.channels + c]! > r.data[i * r.channels + best]!) best = c;
-        labels[i] = best;
-      }
-      result = makeLabelVolume(labels, input.shape, input.spacing, input.affine);
-    } else {
-      result = makeVolume(r.data, input.shape, input.spacing, input.affine);
-    }
+    const result = config.method === "segmenter" ? argmaxLabels(r, input) : makeVolume(r.data, input.shape, input.spacing, input.affine);
     await writeNifti(o.output, result);
     return result;
   } finally {
