@@ -50,8 +50,13 @@ export async function oracleSegmenter(cfg: ExperimentConfig, overrides: Record<s
   const m = derivedManifest(d, {
     id: `${d.id}-oracle`,
     description: `Oracle: the labelled T2 training images of ${d.id} as a labelled source domain (labels normally held out), its T2 test images as the target.`,
-    domains: { t2: { role: "source", modality: "T2" }, "t2-test": { role: "target", modality: "T2" } },
-    subjects: [...carry(labelled, "t2", { labelUse: "training", split: "train" }), ...carry(test, "t2-test", { labelUse: "evaluation", split: "test" })],
+    domains: { t2: { role: "source", modality: "T2" }, "t2-target": { role: "target", modality: "T2" } },
+    // The loader always draws a target side too (the segmenter ignores it): the same images.
+    subjects: [
+      ...carry(labelled, "t2", { labelUse: "training", split: "train" }),
+      ...carry(labelled, "t2-target", { split: "train" }).map((s) => ({ ...s, id: `${s.id}-as-target` })),
+      ...carry(test, "t2-target", { labelUse: "evaluation", split: "test" }),
+    ],
   });
   const manifest = writeDerivedManifest(join(resolve(cfg.runsDir), "datasets", `${m.id}.json`), m);
   return cachedRun(cfg, { method: "segmenter", manifest, label: "ear-oracle", overrides });
