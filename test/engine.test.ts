@@ -28,7 +28,7 @@ describe("initEngine", () => {
     assert.equal(info.forced, false);
     assert.match(info.skipped.map((s) => s.reason).join(" "), /tfjs-node not installed/);
     assert.ok(info.replacedKernels.length >= 5);
-    assert.deepEqual(info.fixedGradients, ["MirrorPad", "Conv3DBackpropInputV2"]);
+    assert.deepEqual(info.fixedGradients, ["MirrorPad", "Conv3DBackpropInputV2", "Tanh", "Sigmoid", "Exp", "Elu", "LeakyRelu", "Maximum", "Minimum", "Greater", "Less", "LessEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot", "AvgPoolGrad", "Conv2DBackpropFilter", "Conv3DBackpropFilterV2"]);
     assert.equal(info.threads, 1);
     assert.match(describeEngine(info), /^wasm backend \(@tensorflow\/tfjs-backend-wasm 4\.22\.0/);
     assert.equal(engineInfo(), info);

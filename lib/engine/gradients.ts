@@ -2,9 +2,11 @@
 // MirrorPad gradient only slices the centre out of dy, dropping what flows into the mirrored
 // border: the reflection padding of every ResNet generator would train on a wrong gradient; the
 // fix folds each border back onto the cells it mirrors. And tfjs-core has no gradient at all
-// for Conv3DBackpropInputV2, so no 3D transposed convolution could train.
+// for Conv3DBackpropInputV2, so no 3D transposed convolution could train. Second-order
+// gradients (gradients of gradients, SynDiff's R1 penalty) get their fixes in secondOrder.ts.
 import { tf } from "./tf.js";
 import type { Tensor } from "./tf.js";
+import { installSecondOrderGradients } from "./secondOrder.js";
 
 let fixed: string[] | null = null;
 
@@ -67,6 +69,6 @@ export function installGradientFixes(): string[] {
       };
     },
   });
-  fixed = ["MirrorPad", "Conv3DBackpropInputV2"];
+  fixed = ["MirrorPad", "Conv3DBackpropInputV2", ...installSecondOrderGradients()];
   return fixed;
 }

@@ -53,10 +53,9 @@ export function generatorLoss(predFake: Tensor, mode: GanMode = "lsgan"): tf.Sca
  * with tf.grad, so the result stays differentiable with respect to the discriminator's weights
  * (the second-order term an outer tf.variableGrads / optimizer.minimize needs).
  * `discriminatorFn` maps the batch to its logits (any shape); close over extra inputs (t, x_{t+1}).
- * Caveat (tfjs-core 4.22 double backprop): conv2d, relu, softplus, instance norm, mirrorPad,
- * concat are fine; ops whose gradient reads their saved output (tanh, sigmoid, exp, elu) give a
- * wrong second-order term silently, and leakyRelu / maximum throw (no gradient for Greater/Less)
- * unless the engine registers fixes for them.
+ * Double backprop relies on the engine's second-order fixes (lib/engine/secondOrder.ts): stock
+ * tfjs-core 4.22 silently gets tanh/sigmoid/exp/elu wrong and has no gradient for leakyRelu or
+ * maximum. Softmax/logSoftmax and max-pool gradients are not fixed: keep them out of `discriminatorFn`.
  */
 export function r1Penalty(realInput: Tensor, discriminatorFn: (x: Tensor) => Tensor): tf.Scalar {
   checkFloat("r1Penalty", "realInput", realInput);
