@@ -341,6 +341,11 @@ export interface DatasetLoaderConfig {
   target?: SubjectFilter;
   /** Give source patches their labels (segmentation-aware methods). */
   sourceLabels?: boolean;
+  /**
+   * With `sourceLabels`: nnU-Net's foreground oversampling, the probability that a source patch is
+   * placed on a voxel of a foreground label (every non-zero label of the dataset); default 0.
+   */
+  foregroundProbability?: number;
   patch: readonly number[];
   batchSize?: number;
   seed: number;
@@ -365,6 +370,9 @@ export function unpairedLoader(store: VolumeStore, dataset: Dataset, cfg: Datase
     source: {
       subjects: pick({ role: "source", split: "train", ...(cfg.sourceLabels ? { trainingLabels: true } : {}), ...cfg.source }, "source"),
       labels: cfg.sourceLabels ? "training" : "none",
+      ...(cfg.sourceLabels && cfg.foregroundProbability
+        ? { foregroundProbability: cfg.foregroundProbability, foregroundLabels: Object.keys(dataset.labels).map(Number).filter((v) => v > 0) }
+        : {}),
       ...common,
     },
     target: { subjects: pick({ role: "target", split: "train", ...cfg.target }, "target"), ...common },

@@ -9,7 +9,7 @@ import { loadManifest, selectSubjects, type Dataset } from "../data/manifest.js"
 import { loadOrGeneratePhantom } from "../data/phantoms/write.js";
 import { styleContrastiveBatch, styleContrastiveSample, unpairedLoader, VolumeStore } from "../data/loader.js";
 import { createTrainer } from "../methods/index.js";
-import { resolveConfig, totalSteps, type IntraStylerConfig, type MethodConfig, type Profile } from "../methods/config.js";
+import { resolveConfig, totalSteps, type IntraStylerConfig, type MethodConfig, type Profile, type SegmenterConfig } from "../methods/config.js";
 import type { TrainBatch, Trainer } from "../methods/trainer.js";
 import { UnpairedError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
@@ -37,6 +37,15 @@ export interface TrainRunOptions {
   /** Live loss curves and sample translations in a notebook: tslab's display by default (none outside one). */
   display?: HtmlDisplay | false;
   onStep?: (info: StepInfo) => void;
+  /**
+   * Rewrites each batch between the loader and the step (default: none, the batches as drawn):
+   * online augmentation, e.g. a segmenter's labelled source patches translated by a trained
+   * IntraStyler into the style of the batch's own target patches. It must depend only on the
+   * batch (and fixed weights), so that a resumed run sees the same batches. It is not recorded in
+   * config.json: whoever caches runs must key them by it (the segmentation figure keys them by a
+   * derived dataset id that names the translator).
+   */
+  transformBatch?: (batch: TrainBatch) => TrainBatch | Promise<TrainBatch>;
   signal?: AbortSignal;
   handleSigint?: boolean;
 }
@@ -116,11 +125,13 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     batchSize: cfg.batchSize,
     seed: cfg.seed,
     sourceLabels: needsSourceLabels(cfg),
+    // A segmenter's patches follow its config's foreground oversampling (nnU-Net's 0.33).
+    ...(cfg.method === "segmenter" ? { foregroundProbability: (cfg as SegmenterConfig).foregroundProbability } : {}),
   });
   const styleRng = new Rng(`style:${cfg.seed}`);
   const styleTargets = selectSubjects(dataset, { role: "target", split: "train" });
   let sample: { data: Float32Array; shape: number[] } | undefined;
-  const nextBatch = async (): Promise<TrainBatch> => {
+  const drawBatch = async (): Promise<TrainBatch> => {
     const b = await loader.next();
     if (!sample) {
       const per = b.source.images.length / b.source.shape[0]!;
@@ -133,6 +144,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     const s = styleContrastiveBatch(styleContrastiveSample(image, styleRng, { crop: ic.styleCrop, negatives: ic.negatives }));
     return { ...b, extra: { style: s } };
   };
+  const transform = o.transformBatch;
+  const nextBatch = transform ? async (): Promise<TrainBatch> => transform(await drawBatch()) : drawBatch;
   // The middle slice of a [1, (d,) h, w, 1] tensor as a grey image.
   const asImage = (title: string, data: Float32Array, shape: number[]): SampleImage => {
     const [h, w] = shape.slice(-3, -1) as [number, number];
