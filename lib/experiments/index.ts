@@ -1,6 +1,11 @@
 // lib/experiments: one module per figure or lesson, each a function from a config to results;
 // the registry below is what `npm run figures` runs, in this order.
 import type { Experiment } from "./types.js";
+import { lectureCycleGan } from "./lectureCycleGan.js";
+import { styleSpaceExperiment } from "./styleSpace.js";
+import { exemplarsExperiment } from "./exemplars.js";
+import { interpolationExperiment } from "./interpolation.js";
+import { segmentationFigure } from "./segmentation.js";
 
 export * from "./types.js";
 export * from "./runCache.js";
@@ -8,6 +13,18 @@ export * from "./figures.js";
 export * from "./data.js";
 export * from "./derive.js";
 export * from "./ear.js";
+export * from "./lectureCycleGan.js";
+export * from "./styleFigures.js";
+export * from "./styleSpace.js";
+export * from "./exemplars.js";
+export * from "./interpolation.js";
+export * from "./segmentation.js";
 
 /** Every experiment `npm run figures` knows, in the order it runs them. */
-export const EXPERIMENTS: readonly Experiment[] = [];
+export const EXPERIMENTS: readonly Experiment[] = [
+  lectureCycleGan,
+  styleSpaceExperiment,
+  exemplarsExperiment,
+  interpolationExperiment,
+  segmentationFigure,
+];

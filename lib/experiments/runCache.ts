@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
-import { trainRun, openDataset } from "../train/run.js";
+import { trainRun, openDataset, type TrainRunOptions } from "../train/run.js";
 import { openRun } from "../train/translate.js";
 import type { Trainer } from "../methods/trainer.js";
 import type { MethodConfig } from "../methods/config.js";
@@ -14,7 +14,7 @@ import type { Dataset } from "../data/manifest.js";
 import type { ExperimentConfig } from "./types.js";
 
 /** Bump when a code change makes earlier cached runs wrong to reuse. */
-export const RUN_CACHE_VERSION = 1;
+export const RUN_CACHE_VERSION = 2; // 2: segmenters train with their config's foreground oversampling
 
 export interface RunSpec {
   method: string;
@@ -24,6 +24,12 @@ export interface RunSpec {
   overrides?: Record<string, unknown>;
   /** A short name for the folder, e.g. "intrastyler" (default: the method). */
   label?: string;
+  /**
+   * Online batch rewriting (trainRun's transformBatch), e.g. a segmenter's sources translated by
+   * a trained IntraStyler. `name` goes into the hash and the complete marker and must name
+   * everything the function depends on (e.g. the translator's run folder).
+   */
+  transform?: { name: string; batch: NonNullable<TrainRunOptions["transformBatch"]> };
 }
 
 export interface CachedRun {
@@ -46,7 +52,7 @@ function stable(v: unknown): string {
 
 /** The run folder of a spec under a config: <runsDir>/<label>-<profile>-<hash10>. */
 export function runDirFor(cfg: ExperimentConfig, spec: RunSpec, datasetId: string): string {
-  const key = stable({ v: RUN_CACHE_VERSION, method: spec.method, profile: cfg.profile, seed: cfg.seed, dataset: datasetId, overrides: spec.overrides ?? {} });
+  const key = stable({ v: RUN_CACHE_VERSION, method: spec.method, profile: cfg.profile, seed: cfg.seed, dataset: datasetId, overrides: spec.overrides ?? {}, ...(spec.transform ? { transform: spec.transform.name } : {}) });
   const hash = createHash("sha256").update(key).digest("hex").slice(0, 10);
   return resolve(cfg.runsDir, `${spec.label ?? spec.method}-${cfg.profile}-${hash}`);
 }
@@ -71,13 +77,15 @@ export async function cachedRun(cfg: ExperimentConfig, spec: RunSpec): Promise<C
     resume,
     overrides: { seed: cfg.seed, ...(spec.overrides ?? {}) },
     progress: cfg.progress,
+    ...(spec.transform ? { transformBatch: spec.transform.batch } : {}),
     ...(cfg.liveDisplay === false ? { display: false as const } : {}),
   });
   if (r.result.stopped !== "completed") {
     r.trainer.dispose();
     throw new UnpairedError("INTERRUPTED", `training ${spec.label ?? spec.method} stopped at step ${r.result.steps}; its checkpoint is in ${runDir}, and the next run of this experiment resumes from it`);
   }
-  writeFileAtomicSync(done, `${JSON.stringify({ method: spec.method, steps: r.result.steps, finished: new Date().toISOString() }, null, 2)}\n`);
+  const transform = spec.transform ? { transform: spec.transform.name } : {};
+  writeFileAtomicSync(done, `${JSON.stringify({ method: spec.method, steps: r.result.steps, ...transform, finished: new Date().toISOString() }, null, 2)}\n`);
   return { trainer: r.trainer, config: r.config, dataset: r.dataset, runDir, trained: true };
 }
 

@@ -9,7 +9,7 @@ import { initEngine } from "../engine/backend.js";
 import { preprocess } from "../data/loader.js";
 import { createTrainer } from "../methods/index.js";
 import { IntraStylerTrainer } from "../methods/intrastyler.js";
-import type { MethodConfig } from "../methods/config.js";
+import type { IntraStylerConfig, MethodConfig } from "../methods/config.js";
 import type { Trainer, TranslateOptions } from "../methods/trainer.js";
 import { slidingWindow } from "../methods/slidingWindow.js";
 import { readNifti } from "../volume/niftiRead.js";
@@ -38,6 +38,8 @@ export async function openRun(run: string): Promise<{ trainer: Trainer; config: 
 export interface VolumeTranslateOptions extends Omit<TranslateOptions, "exemplar" | "style"> {
   /** Exemplar volume whose style to copy (intrastyler). */
   exemplar?: Volume;
+  /** A style vector (intrastyler, [styleDim]), e.g. an exemplar's or a SLERP of two; not with `exemplar`. */
+  style?: readonly number[];
   onTile?: (done: number, total: number) => void;
 }
 
@@ -60,11 +62,19 @@ export function applyToVolume(trainer: Trainer, config: MethodConfig, v: Volume,
   if (opts.site) t.site = opts.site;
   if (opts.reverse) t.reverse = true;
   let style: tf.Tensor | undefined;
-  if (opts.exemplar) {
-    if (!(trainer instanceof IntraStylerTrainer)) throw new UnpairedError("BAD_OPTION", `--exemplar steers intrastyler only; this run is ${config.method}`);
-    const ex = asTensorFor(opts.exemplar, netDims);
-    style = trainer.embed(ex);
-    ex.dispose();
+  if (opts.exemplar || opts.style) {
+    const what = opts.exemplar ? "--exemplar" : "a style vector";
+    if (!(trainer instanceof IntraStylerTrainer)) throw new UnpairedError("BAD_OPTION", `${what} steers intrastyler only; this run is ${config.method}`);
+    if (opts.exemplar && opts.style) throw new UnpairedError("BAD_OPTION", "give an exemplar or a style vector, not both");
+    if (opts.exemplar) {
+      const ex = asTensorFor(opts.exemplar, netDims);
+      style = trainer.embed(ex);
+      ex.dispose();
+    } else {
+      const dim = (config as IntraStylerConfig).styleDim;
+      if (opts.style!.length !== dim) throw new UnpairedError("BAD_OPTION", `a style vector of this run has ${dim} components, got ${opts.style!.length}`);
+      style = tf.tensor2d([Array.from(opts.style!)], [1, dim]);
+    }
     t.style = style;
   }
   const predict = (tile: tf.Tensor) => trainer.translate(tile, t);
