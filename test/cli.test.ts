@@ -40,6 +40,14 @@ test("an unknown command prints usage and exits 2", () => {
   assert.match(r.stderr, /usage: unpaired-lab/);
 });
 
+test("`<command> --help` prints usage and exits 0, whatever else is on the line", () => {
+  for (const args of [["figures", "--help"], ["train", "--method", "cut", "-h"]]) {
+    const r = run(args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /usage: unpaired-lab/);
+  }
+});
+
 test("phantom writes NIfTI files and a manifest that validate accepts; the same seed gives the same bytes", () => {
   const dir = mkdtempSync(join(tmpdir(), "unpaired-cli-"));
   const a = run(["phantom", "--kind", "toy", "--count", "2", "--shape", "24,20", "--seed", "3", "--out", join(dir, "a")]);
