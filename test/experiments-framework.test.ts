@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runFigures, runDirFor, experimentConfig, type Experiment, type FiguresManifest } from "../lib/experiments/index.js";
+import type { Dataset } from "../lib/data/manifest.js";
 import { makeBitmap, decodePng } from "../lib/viz/png.js";
 
 const fake = (name: string, calls: string[]): Experiment => ({
@@ -69,13 +70,19 @@ test("a failing experiment leaves the figures already written and no half-writte
   assert.ok(!readdirSync(out).some((f) => f.includes(".tmp")));
 });
 
-test("run folders are named by a hash of method, profile, seed, dataset and overrides", () => {
+test("run folders are named by a hash of the resolved config and the dataset", () => {
   const cfg = experimentConfig({ profile: "smoke", runsDir: "/r" });
-  const a = runDirFor(cfg, { method: "cut", manifest: "m.json" }, "ear");
+  const dataset = (id: string) => ({ id, dimensions: 2, labels: { 0: "background", 1: "axon" }, subjects: [] }) as unknown as Dataset;
+  const ear = dataset("ear");
+  const a = runDirFor(cfg, { method: "cut", manifest: "m.json" }, ear);
   assert.match(a, /^\/r\/cut-smoke-[0-9a-f]{10}$/);
-  assert.equal(runDirFor(cfg, { method: "cut", manifest: "other.json" }, "ear"), a, "the dataset id counts, not the manifest path");
-  assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { lambdaNCE: 2 } }, "ear"), a);
-  assert.notEqual(runDirFor({ ...cfg, seed: 1 }, { method: "cut", manifest: "m.json" }, "ear"), a);
-  assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json" }, "axon"), a);
-  assert.equal(runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { a: 1, b: 2 } }, "ear"), runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { b: 2, a: 1 } }, "ear"), "key order does not matter");
+  assert.equal(runDirFor(cfg, { method: "cut", manifest: "other.json" }, ear), a, "the dataset id counts, not the manifest path");
+  assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { lambdaNCE: 2 } }, ear), a);
+  assert.equal(runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { lambdaNCE: 1 } }, ear), a, "an override equal to the default is the default run");
+  assert.notEqual(runDirFor({ ...cfg, seed: 1 }, { method: "cut", manifest: "m.json" }, ear), a);
+  assert.notEqual(runDirFor({ ...cfg, profile: "quick" }, { method: "cut", manifest: "m.json", label: "cut" }, ear).replace("quick", "smoke"), a, "the profile's defaults count");
+  assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json" }, dataset("axon")), a);
+  assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json", transform: { name: "x", batch: (b) => b } }, ear), a, "a transform's name counts");
+  const o1 = runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { lambdaNCE: 2, nceTau: 0.1 } }, ear);
+  assert.equal(o1, runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { nceTau: 0.1, lambdaNCE: 2 } }, ear), "key order does not matter");
 });

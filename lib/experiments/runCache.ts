@@ -1,12 +1,12 @@
-// Trained runs cached under a hash of what determines them (method, profile, seed, dataset,
-// overrides): figures re-render without retraining, an interrupted run resumes from its last
+// Trained runs cached under a hash of what determines them (the resolved method config, the
+// dataset, an online transform): figures re-render without retraining, an interrupted run resumes from its last
 // checkpoint, and changing any option trains a new run beside the old one.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
-import { trainRun, openDataset, type TrainRunOptions } from "../train/run.js";
+import { configFor, trainRun, openDataset, type TrainRunOptions } from "../train/run.js";
 import { openRun } from "../train/translate.js";
 import type { Trainer } from "../methods/trainer.js";
 import type { MethodConfig } from "../methods/config.js";
@@ -50,9 +50,16 @@ function stable(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The run folder of a spec under a config: <runsDir>/<label>-<profile>-<hash10>. */
-export function runDirFor(cfg: ExperimentConfig, spec: RunSpec, datasetId: string): string {
-  const key = stable({ v: RUN_CACHE_VERSION, method: spec.method, profile: cfg.profile, seed: cfg.seed, dataset: datasetId, overrides: spec.overrides ?? {}, ...(spec.transform ? { transform: spec.transform.name } : {}) });
+/**
+ * The run folder of a spec under a config: <runsDir>/<label>-<profile>-<hash10>, the hash over
+ * the method's fully resolved configuration (profile defaults, seed and overrides, as trainRun
+ * would train it), the dataset id and the transform's name. So a changed default trains a new
+ * run instead of reusing one trained with the old value, and an override equal to the default
+ * reuses the default run.
+ */
+export function runDirFor(cfg: ExperimentConfig, spec: RunSpec, dataset: Dataset): string {
+  const config = configFor(spec.method, cfg.profile, dataset, { seed: cfg.seed, ...(spec.overrides ?? {}) });
+  const key = stable({ v: RUN_CACHE_VERSION, dataset: dataset.id, config, ...(spec.transform ? { transform: spec.transform.name } : {}) });
   const hash = createHash("sha256").update(key).digest("hex").slice(0, 10);
   return resolve(cfg.runsDir, `${spec.label ?? spec.method}-${cfg.profile}-${hash}`);
 }
@@ -61,7 +68,7 @@ export function runDirFor(cfg: ExperimentConfig, spec: RunSpec, datasetId: strin
 export async function cachedRun(cfg: ExperimentConfig, spec: RunSpec): Promise<CachedRun> {
   const dataRoot = phantomOr(cfg);
   const dataset = await openDataset(spec.manifest, dataRoot);
-  const runDir = runDirFor(cfg, spec, dataset.id);
+  const runDir = runDirFor(cfg, spec, dataset);
   const done = join(runDir, DONE);
   if (existsSync(done)) {
     const { trainer, config } = await openRun(runDir);
@@ -95,8 +102,8 @@ function phantomOr(cfg: ExperimentConfig): string | undefined {
 }
 
 /** Whether a spec's run is already complete (figures can render without training). */
-export function isCached(cfg: ExperimentConfig, spec: RunSpec, datasetId: string): boolean {
-  return existsSync(join(runDirFor(cfg, spec, datasetId), DONE));
+export function isCached(cfg: ExperimentConfig, spec: RunSpec, dataset: Dataset): boolean {
+  return existsSync(join(runDirFor(cfg, spec, dataset), DONE));
 }
 
 /** Reads the complete marker (what was trained, when). */
