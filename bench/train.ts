@@ -1,5 +1,6 @@
 // `npm run bench -- train`: whole training steps of cyclegan and cut (2D 128x128, ngf 32, 6 blocks),
-// intrastyler (3D patch 16x64x64, ngf 16) and the segmenter (3D U-Net, base 16, depth 4, batch 2),
+// intrastyler (3D patch 16x64x64, ngf 16), the segmenter (3D U-Net, base 16, depth 4, batch 2) and
+// syndiff (2D 128x128 with the quick profile's networks, the R1 penalty on every step),
 // the kit beside the same networks, losses and optimisers in PyTorch (bench/peers/train_step.py)
 // in the same run; the ratio is the figure.
 import { spawnSync } from "node:child_process";
@@ -11,7 +12,7 @@ import type { TrainBatch } from "../lib/methods/trainer.js";
 import { Rng } from "../lib/util/random.js";
 
 interface TrainCase {
-  method: "cyclegan" | "cut" | "intrastyler" | "segmenter";
+  method: "cyclegan" | "cut" | "intrastyler" | "segmenter" | "syndiff";
   dims: 2 | 3;
   /** Tensor order [(d,) h, w]. */
   size: number[];
@@ -27,6 +28,10 @@ export const TRAIN_CASES: TrainCase[] = [
   // IntraStyler's step (generator on source + target, style encoder on 14 crops): 16 slices fit.
   { method: "intrastyler", dims: 3, size: [16, 64, 64], ngf: 16, blocks: 6 },
   { method: "segmenter", dims: 3, size: [32, 64, 64], base: 16 },
+  // The quick profile's SynDiff networks (ResNet ngf 16 x 6 blocks, PatchGAN ndf 32, diffusive
+  // U-Net 16 x [1, 2, 2], time discriminator 16 x 3 levels) on 128x128, R1 on every step (the
+  // costliest step; the profile's lazy R1 pays it every 10th).
+  { method: "syndiff", dims: 2, size: [128, 128] },
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -41,12 +46,13 @@ function batchOf(rng: Rng, shape: number[], labels: boolean, classes = 4) {
   };
 }
 
-async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ ms: number; tensorsGrew: number }> {
+async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ ms: number; tensorsGrew: number; config: Record<string, unknown> }> {
   const patch = [...c.size].reverse(); // volume axes
   const overrides: Record<string, unknown> = { patch, ...(c.ngf ? { ngf: c.ngf, ndf: 64 } : {}), ...(c.blocks ? { blocks: c.blocks } : {}) };
   if (c.method === "cyclegan") overrides["poolSize"] = 0; // the peer has no pool
   if (c.method === "intrastyler") Object.assign(overrides, { styleBase: 16, negatives: 12, styleCrop: [patch[0]! / 2, patch[1]! / 2, patch[2]!] });
   if (c.method === "segmenter") Object.assign(overrides, { base: c.base, depth: 4, batchSize: 2 });
+  if (c.method === "syndiff") overrides["r1Every"] = 1;
   const cfg = resolveConfig(c.method, "quick", c.dims, overrides);
   const trainer = createTrainer(cfg);
   const rng = new Rng(`bench:${c.method}`);
@@ -72,16 +78,17 @@ async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ m
   }
   const grew = tf.memory().numTensors - before;
   trainer.dispose();
-  return { ms: median(times), tensorsGrew: grew };
+  return { ms: median(times), tensorsGrew: grew, config: cfg as unknown as Record<string, unknown> };
 }
 
-function timeTorch(c: TrainCase, warmup: number, steps: number): { median_ms: number; torch: string } | string {
+function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>): { median_ms: number; torch: string } | string {
   const script = fileURLToPath(new URL("./peers/train_step.py", import.meta.url));
   const python = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
   const args = [script, "--method", c.method, "--dims", String(c.dims), "--size", ...c.size.map(String), "--warmup", String(warmup), "--steps", String(steps)];
   if (c.ngf) args.push("--ngf", String(c.ngf), "--ndf", "64");
   if (c.blocks) args.push("--blocks", String(c.blocks));
   if (c.base) args.push("--base", String(c.base), "--depth", "4");
+  if (c.method === "syndiff") args.push("--syndiff", JSON.stringify(config));
   const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "2" } });
   if (r.status !== 0) return (r.error ? r.error.message : r.stderr.trim().split("\n").pop()) ?? "failed";
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { median_ms: number; torch: string };
@@ -97,8 +104,14 @@ export async function benchTrain(opts: { steps?: number; warmup?: number; only?:
   for (const c of TRAIN_CASES) {
     if (opts.only && opts.only !== c.method) continue;
     const kit = await timeKit(c, warmup, steps);
-    const peer = timeTorch(c, warmup, steps);
-    const net = c.method === "segmenter" ? `3D U-Net base ${c.base}, ${c.size.join("x")}` : `${c.dims}D ngf ${c.ngf}, ${c.blocks} blocks, ${c.size.join("x")}`;
+    const peer = timeTorch(c, warmup, steps, kit.config);
+    const k = kit.config;
+    const net =
+      c.method === "segmenter"
+        ? `3D U-Net base ${c.base}, ${c.size.join("x")}`
+        : c.method === "syndiff"
+          ? `2D ResNet ngf ${k["ngf"]} x ${k["blocks"]}, diffusive U-Net ${k["diffChannels"]} x [${k["diffChannelMult"]}], ${c.size.join("x")}`
+          : `${c.dims}D ngf ${c.ngf}, ${c.blocks} blocks, ${c.size.join("x")}`;
     const p = typeof peer === "string" ? `did not run (${peer}); apt-get install python3-torch libopenblas0-pthread` : `${peer.median_ms.toFixed(0)} ms`;
     const ratio = typeof peer === "string" ? "-" : (kit.ms / peer.median_ms).toFixed(1);
     console.log(`| ${c.method} | ${net} | ${kit.ms.toFixed(0)} ms | ${p} | ${ratio} |${kit.tensorsGrew ? ` (tensors grew by ${kit.tensorsGrew})` : ""}`);

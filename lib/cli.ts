@@ -25,7 +25,7 @@ commands:
   validate      check a manifest and every file it names, reporting all problems at once
                   --manifest FILE [--data-root DIR]
   train         train a method on a dataset into a run folder (resumable; Ctrl-C saves)
-                  --method cyclegan|cut|fastcut|intrastyler|unified|multinets|nodiverse|segmenter
+                  --method cyclegan|cut|fastcut|intrastyler|unified|multinets|nodiverse|segmenter|syndiff
                   --manifest FILE [--data-root DIR] [--profile smoke|quick|paper]
                   --out runs/NAME [--resume] [--set key=value ...] [--quiet]
   translate     translate (or segment) a NIfTI volume with a trained run

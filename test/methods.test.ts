@@ -31,7 +31,8 @@ describe("every method trains, saves, resumes and translates (smoke profile, ear
   for (const method of METHODS) {
     test(method, async () => {
       const out = join(root, "runs", method);
-      const overrides: Record<string, unknown> = method === "segmenter" ? { patch: [16, 16, 8], base: 4 } : method === "cyclegan" ? { patch: [16, 16, 8], ngf: 4, ndf: 4 } : small;
+      const overrides: Record<string, unknown> =
+        method === "segmenter" ? { patch: [16, 16, 8], base: 4 } : method === "cyclegan" ? { patch: [16, 16, 8], ngf: 4, ndf: 4 } : method === "syndiff" ? { patch: [16, 16], ngf: 4, ndf: 4 } : small;
       const first = await trainRun({ method, manifest: ear, profile: "smoke", out, overrides, checkpointEvery: 1 });
       assert.equal(first.result.steps, 4);
       for (const v of Object.values(first.result.lastLosses ?? {})) assert.ok(Number.isFinite(v), `${method}: loss ${v}`);

@@ -1,6 +1,7 @@
 """PyTorch peer of `npm run bench -- train`: times whole training steps of the methods as the
 kit runs them (same networks from torch_nets.py, same losses and optimiser settings):
-cyclegan and cut in 2D, intrastyler and the segmenter in 3D. Prints one JSON object."""
+cyclegan, cut and syndiff (syndiff_step.py) in 2D, intrastyler and the segmenter in 3D. Prints
+one JSON object."""
 import argparse
 import json
 import statistics
@@ -115,7 +116,7 @@ def segmenter(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--method", choices=("cyclegan", "cut", "intrastyler", "segmenter"), required=True)
+    p.add_argument("--method", choices=("cyclegan", "cut", "intrastyler", "segmenter", "syndiff"), required=True)
     p.add_argument("--dims", type=int, choices=(2, 3), required=True)
     p.add_argument("--size", type=int, nargs="+", required=True)
     p.add_argument("--ngf", type=int, default=32)
@@ -127,9 +128,11 @@ def main():
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--syndiff", default="{}", help="syndiff: the kit's resolved config as JSON")
     a = p.parse_args()
     torch.manual_seed(0)
-    step = {"cyclegan": cyclegan, "cut": lambda a: cut_like(a, False), "intrastyler": lambda a: cut_like(a, True), "segmenter": segmenter}[a.method](a)
+    step = {"cyclegan": cyclegan, "cut": lambda a: cut_like(a, False), "intrastyler": lambda a: cut_like(a, True), "segmenter": segmenter,
+            "syndiff": lambda a: __import__("syndiff_step").build(a, json.loads(a.syndiff))}[a.method](a)
     for _ in range(a.warmup):
         step()
     times = []

@@ -1,11 +1,12 @@
 // The methods behind one trainer interface, and the factory that builds one from its config.
 import { UnpairedError } from "../util/errors.js";
-import type { CutConfig, CycleGanConfig, IntraStylerConfig, MethodConfig, SegmenterConfig, SiteConfig } from "./config.js";
+import type { CutConfig, CycleGanConfig, IntraStylerConfig, MethodConfig, SegmenterConfig, SiteConfig, SynDiffConfig } from "./config.js";
 import { CutTrainer } from "./cut.js";
 import { CycleGanTrainer } from "./cyclegan.js";
 import { IntraStylerTrainer } from "./intrastyler.js";
 import { MultiNetsTrainer } from "./multinets.js";
 import { SegmenterTrainer } from "./segmenter.js";
+import { SynDiffTrainer } from "./syndiff.js";
 import type { Trainer } from "./trainer.js";
 import { UnifiedTrainer } from "./unified.js";
 
@@ -17,6 +18,8 @@ export { IntraStylerTrainer } from "./intrastyler.js";
 export { UnifiedTrainer } from "./unified.js";
 export { MultiNetsTrainer } from "./multinets.js";
 export { SegmenterTrainer } from "./segmenter.js";
+export { SynDiffTrainer, emaUpdate } from "./syndiff.js";
+export * from "./diffusionSchedule.js";
 export { slidingWindow, gaussianImportance, tileStarts, type SlidingWindowOptions } from "./slidingWindow.js";
 
 /** Builds the trainer of a resolved configuration. */
@@ -36,6 +39,8 @@ export function createTrainer(cfg: MethodConfig): Trainer {
       return new MultiNetsTrainer(cfg as SiteConfig);
     case "segmenter":
       return new SegmenterTrainer(cfg as SegmenterConfig);
+    case "syndiff":
+      return new SynDiffTrainer(cfg as SynDiffConfig);
     default:
       throw new UnpairedError("BAD_CONFIG", `unknown method "${(cfg as { method: string }).method}"`);
   }
