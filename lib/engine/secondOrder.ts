@@ -45,61 +45,38 @@ export function installSecondOrderGradients(): string[] {
   };
 
   // Gradients that read the saved output: recompute it from x when an outer tape records.
-  register({
-    kernelName: tf.Tanh,
-    inputsToSave: ["x"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved) => {
-      const [x, y] = saved as [Tensor, Tensor];
-      if (outerTapeRecords()) return { x: () => tf.mul(dy as Tensor, tf.sub(1, tf.square(tf.tanh(x)))) };
-      return { x: () => tf.mul(tf.sub(tf.scalar(1), tf.square(y)), dy as Tensor) };
+  // `fromInput` is the derivative written with ops on x (differentiable again), `fromOutput`
+  // tfjs-core's own first-order formula on the saved output y.
+  const outputReading = (kernelName: string, fromInput: (x: Tensor) => Tensor, fromOutput: (dy: Tensor, y: Tensor) => Tensor) =>
+    register({
+      kernelName,
+      inputsToSave: ["x"],
+      outputsToSave: [true],
+      gradFunc: (dy, saved) => {
+        const [x, y] = saved as [Tensor, Tensor];
+        if (outerTapeRecords()) return { x: () => tf.mul(dy as Tensor, fromInput(x)) };
+        return { x: () => fromOutput(dy as Tensor, y) };
+      },
+    });
+  outputReading(tf.Tanh, (x) => tf.sub(1, tf.square(tf.tanh(x))), (dy, y) => tf.mul(tf.sub(tf.scalar(1), tf.square(y)), dy));
+  outputReading(
+    tf.Sigmoid,
+    (x) => {
+      const s = tf.sigmoid(x);
+      return tf.mul(s, tf.sub(1, s));
     },
-  });
-  register({
-    kernelName: tf.Sigmoid,
-    inputsToSave: ["x"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved) => {
-      const [x, y] = saved as [Tensor, Tensor];
-      if (outerTapeRecords()) {
-        return {
-          x: () => {
-            const s = tf.sigmoid(x);
-            return tf.mul(dy as Tensor, tf.mul(s, tf.sub(1, s)));
-          },
-        };
-      }
-      return { x: () => tf.mul(dy as Tensor, tf.mul(y, tf.sub(tf.scalar(1), y))) };
+    (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(tf.scalar(1), y))),
+  );
+  outputReading(tf.Exp, (x) => tf.exp(x), (dy, y) => tf.mul(dy, y));
+  // elu'(x) = 1 for x > 0, exp(x) otherwise (exp of min(x, 0): no overflow, no 0 * inf).
+  outputReading(
+    tf.Elu,
+    (x) => {
+      const pos = tf.step(x);
+      return tf.add(pos, tf.mul(tf.exp(tf.minimum(x, 0)), tf.sub(1, pos)));
     },
-  });
-  register({
-    kernelName: tf.Exp,
-    inputsToSave: ["x"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved) => {
-      const [x, y] = saved as [Tensor, Tensor];
-      if (outerTapeRecords()) return { x: () => tf.mul(dy as Tensor, tf.exp(x)) };
-      return { x: () => tf.mul(dy as Tensor, y) };
-    },
-  });
-  register({
-    kernelName: tf.Elu,
-    inputsToSave: ["x"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved) => {
-      const [x, y] = saved as [Tensor, Tensor];
-      if (outerTapeRecords()) {
-        // elu'(x) = 1 for x > 0, exp(x) otherwise (exp of min(x, 0): no overflow, no 0 * inf).
-        return {
-          x: () => {
-            const pos = tf.step(x);
-            return tf.mul(dy as Tensor, tf.add(pos, tf.mul(tf.exp(tf.minimum(x, 0)), tf.sub(1, pos))));
-          },
-        };
-      }
-      return { x: () => tf.engine().runKernel(tf.EluGrad, { dy: dy as Tensor, y }) as Tensor };
-    },
-  });
+    (dy, y) => tf.engine().runKernel(tf.EluGrad, { dy, y }) as Tensor,
+  );
 
   // LeakyRelu: dy * step(x, alpha) is 1 for x > 0 and alpha otherwise; Step's gradient is zero.
   register({
