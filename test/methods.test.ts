@@ -103,6 +103,34 @@ test("the live tensor count does not grow over 50 training steps", async () => {
   assert.equal(counts[49], counts[4], `tensors: ${counts.slice(0, 8).join(",")} ... ${counts.slice(-3).join(",")}`);
 });
 
+test("intrastyler's contrastive style consistency trains, differs from the cosine term and keeps the tensor count", async () => {
+  const run = async (mode: string) => {
+    const counts: number[] = [];
+    const terms: number[] = [];
+    const r = await trainRun({
+      method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, `consistency-${mode}`),
+      overrides: { ...small, styleConsistency: mode, constantSteps: 6, decaySteps: 0 },
+      onStep: (i) => (counts.push(tf.memory().numTensors), terms.push(i.losses["style_consistency"]!)),
+    });
+    r.trainer.dispose();
+    assert.equal(counts[5], counts[2], `${mode}: tensors ${counts.join(",")}`);
+    assert.ok(terms.every((v) => Number.isFinite(v) && v >= 0), `${mode}: ${terms.join(",")}`);
+    return terms[0]!;
+  };
+  const cosine = await run("cosine");
+  const contrastive = await run("contrastive");
+  assert.ok(cosine >= 0 && cosine <= 10, `cosine term in [0, 2 * lambda]: ${cosine}`);
+  // At the first step the untrained encoder's vectors all lie close together: 1 - cos is near 0,
+  // while InfoNCE at tau 0.01 over 1 + (2 + N) candidates turns the small differences into
+  // logits of order 1 and more, so the term is far from 0.
+  assert.ok(contrastive > 1, `contrastive term ${contrastive}`);
+  assert.ok(cosine < contrastive, `cosine ${cosine} vs contrastive ${contrastive}`);
+  await assert.rejects(
+    trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "consistency-bad"), overrides: { ...small, styleConsistency: 3 } }),
+    (e: Error) => e instanceof UnpairedError && /styleConsistency/.test(e.message),
+  );
+});
+
 test("a method that needs what the dataset lacks fails before any work starts", async () => {
   // A dataset whose targets all come from one site: Unified has nothing to condition on.
   const m = JSON.parse(readFileSync(ear, "utf8")) as { subjects: { domain: string; site: string }[]; dataRoot: string };

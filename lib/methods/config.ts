@@ -75,6 +75,15 @@ export interface IntraStylerConfig extends CutConfig {
   styleNorm: "none" | "instance";
   lambdaContrastive: number;
   lambdaConsistency: number;
+  /**
+   * The style consistency term. "cosine" (the reference): 1 - cos(E(G(x, s)), s). "contrastive":
+   * InfoNCE at styleTau with s as the positive and the styles of the batch's style-contrastive
+   * stack (another target image and its perturbed copies) as negatives, so the translation must
+   * carry the exemplar's style rather than a nearby one; with a compressed style space (all
+   * vectors within cosine ~0.99) the cosine term is satisfied by any output and gives the
+   * generator almost no reason to follow the exemplar.
+   */
+  styleConsistency: "cosine" | "contrastive";
   negatives: number;
   styleTau: number;
   /** Crop of the style-contrastive query/positive/negatives, volume axes. */
@@ -203,7 +212,7 @@ export function defaultConfig(method: MethodName, profile: Profile, dims: 2 | 3)
       if (method === "intrastyler") {
         // Style crops halve the in-plane axes of the patch (and keep its slices).
         const crop = b.patch.length === 2 ? b.patch.map((n) => Math.max(8, Math.floor(n / 2))) : [b.patch[0]! / 2, b.patch[1]! / 2, b.patch[2]!].map((n) => Math.max(4, Math.floor(n)));
-        return { ...cut, method, styleDim: 256, styleBase: profile === "paper" ? 64 : 16, styleNorm: "none", lambdaContrastive: 5, lambdaConsistency: 5, negatives: profile === "smoke" ? 2 : 12, styleTau: 0.01, styleCrop: crop };
+        return { ...cut, method, styleDim: 256, styleBase: profile === "paper" ? 64 : 16, styleNorm: "none", lambdaContrastive: 5, lambdaConsistency: 5, styleConsistency: "cosine", negatives: profile === "smoke" ? 2 : 12, styleTau: 0.01, styleCrop: crop };
       }
       if (method === "unified" || method === "multinets") return { ...cut, method, sites: [] };
       return cut;

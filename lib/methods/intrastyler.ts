@@ -1,6 +1,7 @@
 // IntraStyler (Liu et al.): CUT with a style encoder E and dynamic instance norm in the last two
 // decoder norms: G(x, s) with s = E(exemplar). The generator trains on L_CUT + lambda_s * style
-// consistency (1 - cos(E(G(x, s)), s)); the encoder on lambda_c * style contrastive InfoNCE
+// consistency (1 - cos(E(G(x, s)), s), or an InfoNCE against other styles: styleConsistency);
+// the encoder on lambda_c * style contrastive InfoNCE
 // (query crop vs another crop of the same target image vs N perturbed copies), in a step of
 // its own: were E also trained by the consistency term, mapping every image to one vector would
 // satisfy it, and the encoder collapsed that way in the quick profile. Each source image is translated into the style of
@@ -63,7 +64,17 @@ export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
   protected override extraGeneratorLosses(_batch: TrainBatch, fakeB: tf.Tensor, style: tf.Tensor | undefined, parts: Record<string, tf.Scalar>): tf.Scalar | undefined {
     const c = this.cfg;
     if (!(c.lambdaConsistency > 0 && style)) return undefined;
-    parts["style_consistency"] = tf.mul(styleConsistencyLoss(this.E.apply(fakeB), style), c.lambdaConsistency) as tf.Scalar;
+    const encoded = this.E.apply(fakeB);
+    let loss: tf.Scalar;
+    if (c.styleConsistency === "contrastive") {
+      const stack = _batch.extra?.["style"];
+      if (!stack) throw new UnpairedError("BAD_OPTION", "intrastyler: styleConsistency \"contrastive\" takes its negatives from extra.style, the style-contrastive stack");
+      const negatives = detach(this.E.apply(tf.tensor(stack.data, stack.shape, "float32")));
+      loss = styleContrastiveLoss(encoded, style, negatives, { tau: c.styleTau });
+    } else {
+      loss = styleConsistencyLoss(encoded, style);
+    }
+    parts["style_consistency"] = tf.mul(loss, c.lambdaConsistency) as tf.Scalar;
     return parts["style_consistency"];
   }
 
