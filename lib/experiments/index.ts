@@ -6,6 +6,7 @@ import { styleSpaceExperiment } from "./styleSpace.js";
 import { exemplarsExperiment } from "./exemplars.js";
 import { interpolationExperiment } from "./interpolation.js";
 import { segmentationFigure } from "./segmentation.js";
+import { pseudoLabelsExperiment } from "./pseudoLabels.js";
 
 export * from "./types.js";
 export * from "./runCache.js";
@@ -19,6 +20,7 @@ export * from "./styleSpace.js";
 export * from "./exemplars.js";
 export * from "./interpolation.js";
 export * from "./segmentation.js";
+export * from "./pseudoLabels.js";
 
 /** Every experiment `npm run figures` knows, in the order it runs them. */
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -27,4 +29,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   exemplarsExperiment,
   interpolationExperiment,
   segmentationFigure,
+  pseudoLabelsExperiment,
 ];
