@@ -13,11 +13,11 @@ import { CycleGanTrainer } from "../methods/cyclegan.js";
 import type { MethodConfig, Profile } from "../methods/config.js";
 import type { Trainer } from "../methods/trainer.js";
 import { openDataset } from "../train/run.js";
-import { applyToVolume } from "../train/translate.js";
+import { applyToVolume, segmentVolume } from "../train/translate.js";
 import { readNifti, readNiftiLabels } from "../volume/niftiRead.js";
 import { centerCropOrPad } from "../volume/crop.js";
 import { writeNifti } from "../volume/niftiWrite.js";
-import { makeLabelVolume, makeVolume, type LabelVolume, type Volume } from "../volume/volume.js";
+import { makeVolume, type LabelVolume, type Volume } from "../volume/volume.js";
 import { dice } from "../analysis/overlap.js";
 import type { Row } from "../analysis/tables.js";
 import { imageGridFigure, type ImageGridRow } from "../viz/imageFigures.js";
@@ -799,21 +799,9 @@ export async function trainLectureOracle(cfg: ExperimentConfig): Promise<CachedR
   return cachedRun(cfg, { method: "segmenter", manifest, overrides: lectureBudget(cfg.profile).segmenter, label: "lecture-oracle" });
 }
 
-/** Per-voxel argmax of channels-last class scores. */
-function argmax(r: { data: Float32Array; channels: number }): Uint8Array {
-  const n = r.data.length / r.channels;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < r.channels; c++) if (r.data[i * r.channels + c]! > r.data[i * r.channels + best]!) best = c;
-    out[i] = best;
-  }
-  return out;
-}
-
 /** Segments a normalised volume with a segmenter run. */
 function segment(seg: { trainer: Trainer; config: MethodConfig }, v: Volume): LabelVolume {
-  return makeLabelVolume(argmax(applyToVolume(seg.trainer, seg.config, v)), v.shape, v.spacing, v.affine);
+  return segmentVolume(seg.trainer, seg.config, v);
 }
 
 /**
