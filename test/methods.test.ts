@@ -34,15 +34,17 @@ describe("every method trains, saves, resumes and translates (smoke profile, ear
       const overrides: Record<string, unknown> =
         method === "segmenter" ? { patch: [16, 16, 8], base: 4 } : method === "cyclegan" ? { patch: [16, 16, 8], ngf: 4, ndf: 4 } : method === "syndiff" ? { patch: [16, 16], ngf: 4, ndf: 4 } : small;
       const first = await trainRun({ method, manifest: ear, profile: "smoke", out, overrides, checkpointEvery: 1 });
-      assert.equal(first.result.steps, 4);
+      // smoke: 2 + 2 steps, and IntraStyler's 2 encoder warm-up steps before them.
+      const steps = method === "intrastyler" ? 6 : 4;
+      assert.equal(first.result.steps, steps);
       for (const v of Object.values(first.result.lastLosses ?? {})) assert.ok(Number.isFinite(v), `${method}: loss ${v}`);
       first.trainer.dispose();
       assert.ok(existsSync(join(out, "checkpoint", "weights.safetensors")));
       const csv = readFileSync(join(out, "losses.csv"), "utf8").trim().split("\n");
-      assert.equal(csv.length, 5, "a header and one line per step");
+      assert.equal(csv.length, steps + 1, "a header and one line per step");
       // Resuming a finished run does nothing more but loads cleanly.
       const again = await trainRun({ method, manifest: ear, profile: "smoke", out, resume: true });
-      assert.equal(again.result.steps, 4);
+      assert.equal(again.result.steps, steps);
       again.trainer.dispose();
       const input = join(root, "ear", "crossmoda-phantom_etz_0000_ceT1.nii.gz");
       const output = join(out, "translated.nii.gz");
@@ -66,29 +68,68 @@ describe("every method trains, saves, resumes and translates (smoke profile, ear
   }
 });
 
-test("a resumed run continues the exact trajectory: 4 straight steps == 2 + resume + 2", async () => {
-  const overrides = { ...small, constantSteps: 2, decaySteps: 2 };
+test("a resumed run continues the exact trajectory: 6 straight steps == k + resume + (6 - k), in and after the encoder warm-up", async () => {
+  // 2 encoder-only warm-up steps, then 2 + 2 joint steps.
+  const overrides = { ...small, styleWarmupSteps: 2, constantSteps: 2, decaySteps: 2 };
   const straight = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "straight"), overrides });
-  // Two steps, then stop: an abort after step 2 is simulated by a run whose signal fires then.
-  const ctl = new AbortController();
-  const partial = await trainRun({
-    method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "partial"), overrides,
-    signal: ctl.signal, onStep: (info) => { if (info.step === 2) ctl.abort(); },
-  });
-  assert.equal(partial.result.stopped, "interrupted");
-  assert.equal(partial.result.steps, 2);
-  partial.trainer.dispose();
-  const resumed = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "partial"), resume: true });
-  assert.equal(resumed.result.steps, 4);
-  const a = straight.trainer.modules();
-  const b = resumed.trainer.modules();
-  for (const name of Object.keys(a)) {
-    const pa = a[name]!.namedParameters();
-    const pb = b[name]!.namedParameters();
-    pa.forEach(([n, v], i) => assert.deepEqual(pb[i]![1].dataSync(), v.dataSync(), `${name}.${n}`));
+  assert.equal(straight.result.steps, 6);
+  for (const stopAt of [1, 4]) {
+    // An interruption after step k is simulated by a run whose signal fires then.
+    const ctl = new AbortController();
+    const out = join(root, `partial-${stopAt}`);
+    const partial = await trainRun({
+      method: "intrastyler", manifest: ear, profile: "smoke", out, overrides,
+      signal: ctl.signal, onStep: (info) => { if (info.step === stopAt) ctl.abort(); },
+    });
+    assert.equal(partial.result.stopped, "interrupted");
+    assert.equal(partial.result.steps, stopAt);
+    partial.trainer.dispose();
+    const resumed = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out, resume: true });
+    assert.equal(resumed.result.steps, 6);
+    const a = straight.trainer.modules();
+    const b = resumed.trainer.modules();
+    for (const name of Object.keys(a)) {
+      const pa = a[name]!.namedParameters();
+      const pb = b[name]!.namedParameters();
+      pa.forEach(([n, v], i) => assert.deepEqual(pb[i]![1].dataSync(), v.dataSync(), `stopped at ${stopAt}: ${name}.${n}`));
+    }
+    resumed.trainer.dispose();
   }
   straight.trainer.dispose();
-  resumed.trainer.dispose();
+});
+
+test("intrastyler's encoder warm-up trains the style encoder alone, then everything; losses.csv widens to the later losses", async () => {
+  const overrides = { ...small, styleWarmupSteps: 3, constantSteps: 0, decaySteps: 0 };
+  const seen: string[][] = [];
+  const warm = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "warmup-only"), overrides, onStep: (i) => seen.push(Object.keys(i.losses)) });
+  assert.deepEqual(seen, [["style_contrastive"], ["style_contrastive"], ["style_contrastive"]]);
+  // A run of 0 steps holds the initial weights (the same seed builds the same networks).
+  const fresh = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "warmup-none"), overrides: { ...overrides, styleWarmupSteps: 0 } });
+  assert.equal(fresh.result.steps, 0);
+  const a = warm.trainer.modules();
+  const b = fresh.trainer.modules();
+  const same = (name: string) => a[name]!.namedParameters().every(([, v], i) => tf.max(tf.abs(tf.sub(v, b[name]!.namedParameters()[i]![1]))).dataSync()[0] === 0);
+  assert.ok(!same("E"), "the encoder learnt during the warm-up");
+  for (const name of Object.keys(a).filter((n) => n !== "E")) assert.ok(same(name), `${name} waited for the warm-up to end`);
+  warm.trainer.dispose();
+  fresh.trainer.dispose();
+
+  const out = join(root, "warmup-csv");
+  const r = await trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out, overrides: { ...overrides, styleWarmupSteps: 2, constantSteps: 2 } });
+  r.trainer.dispose();
+  const rows = readFileSync(join(out, "losses.csv"), "utf8").trim().split("\n").map((l) => l.split(","));
+  const header = rows[0]!;
+  assert.deepEqual(header.slice(0, 4), ["step", "lr_factor", "seconds", "style_contrastive"]);
+  assert.ok(header.includes("G_GAN") || header.some((h) => /gan/i.test(h)), `generator losses joined the header: ${header.join(",")}`);
+  assert.equal(rows.length, 5);
+  for (const row of rows.slice(1)) assert.equal(row.length, header.length, `row ${row.join(",")}`);
+  // Warm-up rows: the contrastive loss, empty generator columns; joint rows: every column.
+  for (const row of rows.slice(1, 3)) assert.ok(Number.isFinite(Number(row[3])) && row.slice(4).every((c) => c === ""), `warm-up row ${row.join(",")}`);
+  for (const row of rows.slice(3)) assert.ok(row.slice(3).every((c) => c !== "" && Number.isFinite(Number(c))), `joint row ${row.join(",")}`);
+  await assert.rejects(
+    trainRun({ method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, "warmup-bad"), overrides: { ...small, styleWarmupSteps: -1 } }),
+    (e: Error) => e instanceof UnpairedError && /styleWarmupSteps/.test(e.message),
+  );
 });
 
 test("the live tensor count does not grow over 50 training steps", async () => {
@@ -109,7 +150,7 @@ test("intrastyler's contrastive style consistency trains, differs from the cosin
     const terms: number[] = [];
     const r = await trainRun({
       method: "intrastyler", manifest: ear, profile: "smoke", out: join(root, `consistency-${mode}`),
-      overrides: { ...small, styleConsistency: mode, constantSteps: 6, decaySteps: 0 },
+      overrides: { ...small, styleConsistency: mode, styleWarmupSteps: 0, styleTau: 0.01, lambdaConsistency: 5, constantSteps: 6, decaySteps: 0 },
       onStep: (i) => (counts.push(tf.memory().numTensors), terms.push(i.losses["style_consistency"]!)),
     });
     r.trainer.dispose();

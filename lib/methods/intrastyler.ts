@@ -4,7 +4,8 @@
 // the encoder on lambda_c * style contrastive InfoNCE
 // (query crop vs another crop of the same target image vs N perturbed copies), in a step of
 // its own: were E also trained by the consistency term, mapping every image to one vector would
-// satisfy it, and the encoder collapsed that way in the quick profile. Each source image is translated into the style of
+// satisfy it, and the encoder collapsed that way in the quick profile. The first styleWarmupSteps
+// steps train E alone. Each source image is translated into the style of
 // the target image drawn with it. Translate with an exemplar image or any unit style vector
 // (e.g. a SLERP of two exemplars' vectors).
 import { tf } from "../engine/tf.js";
@@ -15,6 +16,7 @@ import type { IntraStylerConfig } from "./config.js";
 import { CutTrainer } from "./cut.js";
 import type { StepLosses, TrainBatch, TranslateOptions } from "./trainer.js";
 import { detach } from "../losses/common.js";
+import type { RngState } from "../util/random.js";
 
 export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
   /** The style encoder (registered while the base constructor runs, hence a getter). */
@@ -42,10 +44,15 @@ export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
     return detach(this.E.apply(realB));
   }
 
+  /** Encoder-only warm-up steps taken so far (saved with the checkpoint). */
+  private warmupTaken = 0;
+
   override async step(batch: TrainBatch): Promise<StepLosses> {
     const c = this.cfg;
     const stack = batch.extra?.["style"];
     let lossesE: StepLosses = {};
+    const warming = this.warmupTaken < c.styleWarmupSteps;
+    if (warming && !(c.lambdaContrastive > 0)) throw new UnpairedError("BAD_CONFIG", "intrastyler: styleWarmupSteps trains the encoder on the style-contrastive loss, but lambdaContrastive is 0; set styleWarmupSteps=0");
     if (c.lambdaContrastive > 0) {
       if (!stack) throw new UnpairedError("BAD_OPTION", "intrastyler: each batch needs extra.style, the style-contrastive stack [2 + N, ...] (query, positive, negatives)");
       const x = tf.tensor(stack.data, stack.shape, "float32");
@@ -57,7 +64,21 @@ export class IntraStylerTrainer extends CutTrainer<IntraStylerConfig> {
       });
       x.dispose();
     }
+    if (warming) {
+      // The encoder alone: the generator and discriminators wait until its style space means something.
+      this.warmupTaken++;
+      return lossesE;
+    }
     return { ...(await super.step(batch)), ...lossesE };
+  }
+
+  override extraState(): { rng: RngState; [key: string]: unknown } {
+    return { ...super.extraState(), styleWarmupTaken: this.warmupTaken };
+  }
+
+  override loadExtraState(s: { rng: RngState; [key: string]: unknown }): void {
+    super.loadExtraState(s);
+    this.warmupTaken = typeof s["styleWarmupTaken"] === "number" ? s["styleWarmupTaken"] : 0;
   }
 
   /** Style consistency: E judges the translation; only the generator learns from it (E is not in its optimiser). */

@@ -9,8 +9,8 @@ import { loadManifest, selectSubjects, type Dataset } from "../data/manifest.js"
 import { loadOrGeneratePhantom } from "../data/phantoms/write.js";
 import { styleContrastiveBatch, styleContrastiveSample, unpairedLoader, VolumeStore } from "../data/loader.js";
 import { createTrainer } from "../methods/index.js";
-import { resolveConfig, totalSteps, type IntraStylerConfig, type MethodConfig, type Profile, type SegmenterConfig } from "../methods/config.js";
-import type { TrainBatch, Trainer } from "../methods/trainer.js";
+import { resolveConfig, totalSteps, warmupSteps, type IntraStylerConfig, type MethodConfig, type Profile, type SegmenterConfig } from "../methods/config.js";
+import type { StepLosses, TrainBatch, Trainer } from "../methods/trainer.js";
 import { UnpairedError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
 import { Rng, type RngState } from "../util/random.js";
@@ -98,6 +98,31 @@ export function configFor(method: string, profile: Profile, d: Dataset, override
   return cfg;
 }
 
+/**
+ * Appends one step's losses to losses.csv. The columns are the losses seen so far: a loss that
+ * first appears later (IntraStyler's generator losses after the encoder warm-up) widens the
+ * table, the file rewritten atomically with empty cells for the earlier steps. On resume the
+ * header is read back from the file. Returns the header now in force.
+ */
+export function appendLossRow(logPath: string, header: string[] | undefined, info: { step: number; lrFactor: number; seconds: number; losses: StepLosses }): string[] {
+  const fixed = ["step", "lr_factor", "seconds"];
+  if (!header) {
+    header = existsSync(logPath) ? (readFileSync(logPath, "utf8").split("\n", 1)[0] ?? "").split(",").slice(fixed.length).filter((k) => k) : [];
+    if (!existsSync(logPath)) writeFileAtomicSync(logPath, `${[...fixed, ...Object.keys(info.losses)].join(",")}\n`);
+    if (!header.length) header = Object.keys(info.losses);
+  }
+  const added = Object.keys(info.losses).filter((k) => !header!.includes(k));
+  if (added.length) {
+    const lines = readFileSync(logPath, "utf8").split("\n").filter((l) => l);
+    const pad = ",".repeat(added.length);
+    const rows = lines.slice(1).map((l) => `${l}${pad}`);
+    header = [...header, ...added];
+    writeFileAtomicSync(logPath, `${[[...fixed, ...header].join(","), ...rows].join("\n")}\n`);
+  }
+  appendFileSync(logPath, `${info.step},${info.lrFactor},${info.seconds.toFixed(4)},${header.map((k) => info.losses[k] ?? "").join(",")}\n`);
+  return header;
+}
+
 /** Trains a method on a dataset into a run folder (resumable). */
 export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const profile = o.profile ?? "quick";
@@ -181,7 +206,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     result = await train(trainer, {
       steps,
       nextBatch,
-      schedule: linearDecaySchedule({ constantSteps: cfg.constantSteps, decaySteps: cfg.decaySteps }),
+      schedule: linearDecaySchedule({ constantSteps: warmupSteps(cfg) + cfg.constantSteps, decaySteps: cfg.decaySteps }),
       checkpointDir: join(runDir, "checkpoint"),
       checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
       resume: o.resume ? true : false,
@@ -198,12 +223,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.handleSigint ? { handleSigint: true } : {}),
       onStep: (info) => {
-        const keys = Object.keys(info.losses);
-        if (!header) {
-          header = keys;
-          if (!existsSync(logPath)) appendFileSync(logPath, `step,lr_factor,seconds,${keys.join(",")}\n`);
-        }
-        appendFileSync(logPath, `${info.step},${info.lrFactor},${info.seconds.toFixed(4)},${header.map((k) => info.losses[k]).join(",")}\n`);
+        header = appendLossRow(logPath, header, info);
         live?.(info);
         o.onStep?.(info);
       },
