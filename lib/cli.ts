@@ -2,6 +2,7 @@
 // The `unpaired-lab` command line. Each command calls the library; errors a user can cause
 // print one line that says what to do, never a stack trace.
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { describeEngine, initEngine } from "./engine/index.js";
 import { UnpairedError } from "./util/errors.js";
@@ -34,7 +35,9 @@ commands:
   figures       run the experiments and write figures/ (NAME.html/.png/.svg/.csv/.md and
                 manifest.json); trained models are cached in runs/ and reused
                   [--profile smoke|quick|paper] [--only NAME,NAME] [--seed N]
-                  [--out figures] [--runs runs] [--data-root DIR] [--list] [--quiet]
+                  [--out figures] [--runs runs] [--data-root DIR] [--jobs N] [--list] [--quiet]
+                --jobs N runs N experiments at once, one process each (default: 2, or 1
+                on a single core; shared trained runs are trained once)
   help          this text
 
 options:
@@ -194,6 +197,7 @@ async function figuresCommand(args: string[]): Promise<void> {
     out: { type: "string" },
     runs: { type: "string" },
     "data-root": { type: "string" },
+    jobs: { type: "string" },
     list: { type: "boolean" },
     quiet: { type: "boolean" },
   });
@@ -207,15 +211,22 @@ async function figuresCommand(args: string[]): Promise<void> {
   if (!Number.isInteger(seed) || seed < 0) throw new UnpairedError("BAD_OPTION", `figures: --seed must be a whole number >= 0 (got "${o.seed}")`);
   const only = o.only ? o.only.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
   const out = o.out ?? "figures";
+  // Two lanes by default: the wasm backend computes on one core per process.
+  const jobs = o.jobs === undefined ? Math.min(2, availableParallelism()) : Number(o.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UnpairedError("BAD_OPTION", `figures: --jobs must be a whole number >= 1 (got "${o.jobs}")`);
   const t0 = performance.now();
   const manifest = await runFigures({
+    jobs,
     experiments: EXPERIMENTS,
     config: experimentConfig({ profile: profile as Profile, seed, runsDir: o.runs ?? "runs", progress: !o.quiet, liveDisplay: false, ...(o["data-root"] ? { dataRoot: o["data-root"] } : {}) }),
     out,
     ...(only ? { only } : {}),
+    onLog: (experiment, line) => {
+      if (!o.quiet) console.error(`  ${experiment}: ${line}`);
+    },
     onStage: (e) => {
       if (o.quiet) return;
-      if (e.state === "start") console.error(`[${e.index + 1}/${e.total}] ${e.experiment} (${profile})`);
+      if (e.state === "start") console.error(`[${e.index + 1}/${e.total}] ${e.experiment} (${profile}${jobs > 1 ? `, ${jobs} at once` : ""})`);
       else console.error(`[${e.index + 1}/${e.total}] ${e.experiment} done in ${(e.seconds ?? 0).toFixed(0)} s`);
     },
   });

@@ -48,6 +48,15 @@ test("`<command> --help` prints usage and exits 0, whatever else is on the line"
   }
 });
 
+test("figures: a bad --jobs is one clear line before any work", () => {
+  for (const bad of ["0", "two", "1.5"]) {
+    const r = run(["figures", "--jobs", bad, "--profile", "smoke", "--out", join(tmpdir(), "never-written")]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`error \\[BAD_OPTION\\]: figures: --jobs must be a whole number >= 1 \\(got "${bad.replace(".", "\\.")}"\\)`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
 test("phantom writes NIfTI files and a manifest that validate accepts; the same seed gives the same bytes", () => {
   const dir = mkdtempSync(join(tmpdir(), "unpaired-cli-"));
   const a = run(["phantom", "--kind", "toy", "--count", "2", "--shape", "24,20", "--seed", "3", "--out", join(dir, "a")]);

@@ -2,9 +2,11 @@
 // per plotly figure, NAME.png per image grid, NAME.csv per table, NAME.md with the reading, and
 // figures/manifest.json (experiment, profile, seed, backend, commit, durations, key numbers).
 // Every file is written atomically, so an interrupted run never leaves a half-written figure.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
@@ -12,6 +14,7 @@ import { writeCsv, toMarkdown } from "../analysis/tables.js";
 import { closeSharedExporter, exportFigure, type ExportFormat } from "../viz/export.js";
 import { writePng } from "../viz/png.js";
 import type { Experiment, ExperimentConfig, ExperimentResult, KeyNumber } from "./types.js";
+import type { FiguresJob } from "./figuresWorker.js";
 
 export interface FiguresOptions {
   experiments: readonly Experiment[];
@@ -24,6 +27,17 @@ export interface FiguresOptions {
   formats?: readonly ExportFormat[];
   /** Called as each experiment starts and ends (the CLI prints stage lines). */
   onStage?: (e: { experiment: string; index: number; total: number; state: "start" | "done"; seconds?: number }) => void;
+  /**
+   * Experiments run at once, each in a process of its own (default 1: in this process, in order).
+   * The wasm backend computes on one thread, so on a 2-core machine 2 jobs take about the time
+   * of the longest lane instead of the sum. Runs the experiments share are trained once: the
+   * others wait for them. Needs the experiments in `registry`.
+   */
+  jobs?: number;
+  /** A module exporting `EXPERIMENTS` that holds the chosen experiments (for jobs > 1; default the kit's registry). */
+  registry?: string;
+  /** jobs > 1: each line a worker writes to stderr (its progress lines when config.progress), with its experiment. */
+  onLog?: (experiment: string, line: string) => void;
 }
 
 export interface ManifestEntry {
@@ -43,6 +57,9 @@ export interface FiguresManifest {
   commit: string | null;
   backend: string | null;
   node: string;
+  /** The last invocation: experiments at once, and its wall-clock seconds. */
+  jobs?: number;
+  wallSeconds?: number;
   experiments: ManifestEntry[];
 }
 
@@ -96,6 +113,8 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   const only = o.only?.length ? o.only : known;
   const unknown = only.filter((n) => !known.includes(n));
   if (unknown.length) throw new UnpairedError("BAD_OPTION", `--only ${unknown.join(",")}: no such experiment; choose from ${known.join(", ")}`);
+  const jobs = o.jobs ?? 1;
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new UnpairedError("BAD_OPTION", `figures: --jobs must be a whole number >= 1 (got ${jobs})`);
   const out = resolve(o.out ?? "figures");
   mkdirSync(out, { recursive: true });
   await initEngine({ quiet: true });
@@ -104,27 +123,123 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   const previous: ManifestEntry[] = existsSync(manifestPath) ? ((JSON.parse(readFileSync(manifestPath, "utf8")) as FiguresManifest).experiments ?? []) : [];
   const entries = new Map(previous.map((e) => [e.experiment, e]));
   const chosen = o.experiments.filter((e) => only.includes(e.name));
+  const t0 = performance.now();
+  const write = async (lanes: number): Promise<FiguresManifest> => {
+    const info = engineInfo();
+    const manifest: FiguresManifest = {
+      generated: new Date().toISOString(),
+      commit: currentCommit(),
+      backend: info ? `${info.backend} (${info.package} ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : null,
+      node: process.version,
+      jobs: lanes,
+      wallSeconds: (performance.now() - t0) / 1000,
+      experiments: known.filter((n) => entries.has(n)).map((n) => entries.get(n)!),
+    };
+    await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    return manifest;
+  };
+  const lanes = Math.min(jobs, chosen.length);
+  if (lanes > 1) {
+    const failures = await runParallel(o, chosen, lanes, out, previous, (e) => entries.set(e.experiment, e));
+    const manifest = await write(lanes);
+    if (failures.length) {
+      throw new UnpairedError("EXPERIMENT_FAILED", failures.map((f) => `${f.experiment} failed (the other experiments' figures are written):\n${f.message}`).join("\n\n"));
+    }
+    return manifest;
+  }
   try {
     for (const [i, exp] of chosen.entries()) {
       o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "start" });
-      const t0 = performance.now();
+      const t1 = performance.now();
       const result = await exp.run(o.config);
       const files = await writeResult(result, out, o.formats ?? ["html", "png", "svg"]);
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t1) / 1000;
       entries.set(exp.name, { experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs });
       o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "done", seconds });
     }
   } finally {
     await closeSharedExporter();
   }
-  const info = engineInfo();
-  const manifest: FiguresManifest = {
-    generated: new Date().toISOString(),
-    commit: currentCommit(),
-    backend: info ? `${info.backend} (${info.package} ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : null,
-    node: process.version,
-    experiments: known.filter((n) => entries.has(n)).map((n) => entries.get(n)!),
+  return write(1);
+}
+
+/**
+ * The order parallel lanes take experiments in: longest first, by the seconds the previous
+ * manifest recorded for the same profile (the others after them, in registry order), so the
+ * longest experiment does not start last and leave the other lanes idle at the end.
+ */
+export function scheduleOrder(chosen: readonly Experiment[], previous: readonly ManifestEntry[], profile: string): Experiment[] {
+  const seconds = new Map(previous.filter((e) => e.profile === profile).map((e) => [e.experiment, e.seconds]));
+  return chosen
+    .map((e, i) => ({ e, i, s: seconds.get(e.name) }))
+    .sort((a, b) => (a.s === undefined ? (b.s === undefined ? a.i - b.i : 1) : b.s === undefined ? -1 : b.s - a.s || a.i - b.i))
+    .map((x) => x.e);
+}
+
+/** Runs the experiments in `lanes` worker processes; returns the failures (a failure starts nothing new, the running ones finish). */
+async function runParallel(
+  o: FiguresOptions,
+  chosen: readonly Experiment[],
+  lanes: number,
+  out: string,
+  previous: readonly ManifestEntry[],
+  done: (e: ManifestEntry) => void,
+): Promise<{ experiment: string; message: string }[]> {
+  const here = fileURLToPath(import.meta.url);
+  const ext = extname(here);
+  const registry = resolve(o.registry ?? join(dirname(here), `index${ext}`));
+  const reg = (await import(pathToFileURL(registry).href)) as { EXPERIMENTS?: readonly Experiment[] };
+  const missing = chosen.filter((e) => !reg.EXPERIMENTS?.some((r) => r.name === e.name)).map((e) => e.name);
+  if (missing.length) throw new UnpairedError("BAD_OPTION", `figures with jobs > 1 runs registered experiments in worker processes; ${registry} has no ${missing.join(", ")} (run them with jobs 1)`);
+  const worker = join(dirname(here), `figuresWorker${ext}`);
+  const tmp = mkdtempSync(join(tmpdir(), "unpaired-figures-"));
+  const queue = scheduleOrder(chosen, previous, o.config.profile);
+  const failures: { experiment: string; message: string }[] = [];
+  let started = 0;
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (failures.length) return;
+      const exp = queue.shift();
+      if (!exp) return;
+      const index = started++;
+      o.onStage?.({ experiment: exp.name, index, total: chosen.length, state: "start" });
+      const t1 = performance.now();
+      const jobFile = join(tmp, `${exp.name}.job.json`);
+      const entryFile = join(tmp, `${exp.name}.entry.json`);
+      // A worker's stderr is a pipe, so its progress bars print a line per 10 % (no in-place
+      // redraws to collide); each line goes to onLog with the experiment's name.
+      const job: FiguresJob = { registry, experiment: exp.name, config: { ...o.config, liveDisplay: false }, out, formats: [...(o.formats ?? ["html", "png", "svg"])], entryFile };
+      writeFileSync(jobFile, JSON.stringify(job));
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((res) => {
+        const child = spawn(process.execPath, [...process.execArgv, worker, jobFile], { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        let partial = "";
+        child.stderr.on("data", (d: Buffer) => {
+          const text = d.toString();
+          err = (err + text).slice(-8000);
+          const lines = (partial + text).split(/\r?\n|\r/);
+          partial = lines.pop() ?? "";
+          for (const l of lines) if (l.trim()) o.onLog?.(exp.name, l);
+        });
+        child.on("close", (c) => {
+          if (partial.trim()) o.onLog?.(exp.name, partial);
+          res({ code: c, stderr: err });
+        });
+        child.on("error", (e) => res({ code: -1, stderr: String(e) }));
+      });
+      if (code === 0 && existsSync(entryFile)) {
+        const entry = JSON.parse(readFileSync(entryFile, "utf8")) as ManifestEntry;
+        done(entry);
+        o.onStage?.({ experiment: exp.name, index, total: chosen.length, state: "done", seconds: entry.seconds });
+      } else {
+        failures.push({ experiment: exp.name, message: stderr.trim() || `its process exited with code ${code} after ${((performance.now() - t1) / 1000).toFixed(0)} s` });
+      }
+    }
   };
-  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  try {
+    await Promise.all(Array.from({ length: lanes }, () => lane()));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return failures;
 }

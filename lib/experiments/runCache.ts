@@ -3,8 +3,9 @@
 // checkpoint, and changing any option trains a new run beside the old one.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
+import { withFileLock } from "../util/fileLock.js";
 import { UnpairedError } from "../util/errors.js";
 import { configFor, trainRun, openDataset, type TrainRunOptions } from "../train/run.js";
 import { openRun } from "../train/translate.js";
@@ -70,10 +71,21 @@ export async function cachedRun(cfg: ExperimentConfig, spec: RunSpec): Promise<C
   const dataset = await openDataset(spec.manifest, dataRoot);
   const runDir = runDirFor(cfg, spec, dataset);
   const done = join(runDir, DONE);
-  if (existsSync(done)) {
+  const reuse = async (): Promise<CachedRun> => {
     const { trainer, config } = await openRun(runDir);
     return { trainer, config, dataset, runDir, trained: false };
-  }
+  };
+  if (existsSync(done)) return reuse();
+  // Another process (a parallel figures worker) may be training this very run: wait for it.
+  return withFileLock(`${runDir}.lock`, async () => (existsSync(done) ? reuse() : train(cfg, spec, runDir)), {
+    onWait: (h) => cfg.progress && process.stderr.write(`waiting for process ${h.pid}, which is training ${basename(runDir)}\n`),
+  });
+}
+
+/** Trains (or resumes) a spec's run into runDir and marks it complete; the caller holds its lock. */
+async function train(cfg: ExperimentConfig, spec: RunSpec, runDir: string): Promise<CachedRun> {
+  const dataRoot = phantomOr(cfg);
+  const done = join(runDir, DONE);
   const resume = existsSync(join(runDir, "checkpoint"));
   const r = await trainRun({
     method: spec.method,

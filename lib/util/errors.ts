@@ -19,7 +19,8 @@ export type ErrorCode =
   | "OUT_OF_MEMORY"
   | "NO_BROWSER"
   | "EXPORT_FAILED"
-  | "INTERRUPTED";
+  | "INTERRUPTED"
+  | "EXPERIMENT_FAILED";
 
 export class UnpairedError extends Error {
   readonly code: ErrorCode;

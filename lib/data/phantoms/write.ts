@@ -11,6 +11,7 @@ import { EAR_PHANTOM_ID, earPhantomConfig, earSubject, earSubjectInfos, type Ear
 import { EAR_SITES, TARGET_STYLES } from "./styles.js";
 import { AXON_DOMAINS, AXON_PHANTOM_ID, axonPhantomConfig, axonSample, axonSampleId, axonSplit, type AxonPhantomOptions } from "./axon.js";
 import { TOY_KINDS, TOY_PHANTOM_ID, toyPhantomConfig, toySample, toySampleId, toySplit, type ToyPhantomOptions } from "./toy.js";
+import { withFileLock } from "../../util/fileLock.js";
 
 export type PhantomKind = "crossmoda" | "axon" | "toy";
 export const PHANTOM_KINDS: readonly PhantomKind[] = ["crossmoda", "axon", "toy"];
@@ -248,7 +249,12 @@ export async function loadOrGeneratePhantom(
   const m = parseManifest(JSON.parse(readFileSync(manifestPath, "utf8")), manifestPath);
   const root = opts.dataRoot !== undefined ? resolve(opts.dataRoot) : resolve(dirname(resolve(manifestPath)), m.dataRoot ?? ".");
   if (m.generator && !existsSync(join(root, "manifest.json"))) {
-    await writePhantom(m.generator.kind, root, { seed: m.generator.seed, ...(m.generator.options ?? {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const generator = m.generator;
+    // One writer at a time (parallel figures workers start on a fresh machine together).
+    await withFileLock(`${root}.lock`, async () => {
+      if (existsSync(join(root, "manifest.json"))) return;
+      await writePhantom(generator.kind, root, { seed: generator.seed, ...(generator.options ?? {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    });
   }
   return resolveManifest(m, { manifestPath, ...(opts.dataRoot === undefined ? {} : { dataRoot: opts.dataRoot }) });
 }
