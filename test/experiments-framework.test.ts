@@ -3,9 +3,11 @@
 // are named by a hash of what determines them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { currentCommit } from "../lib/experiments/figures.js";
 import { runFigures, runDirFor, experimentConfig, type Experiment, type FiguresManifest } from "../lib/experiments/index.js";
 import type { Dataset } from "../lib/data/manifest.js";
 import { makeBitmap, decodePng } from "../lib/viz/png.js";
@@ -57,6 +59,10 @@ test("runFigures writes html/png/svg per figure, png per image, csv per table, a
   const m2 = await runFigures({ experiments: [fake("one", again), fake("two", again)], config: experimentConfig({ profile: "smoke", progress: false }), out, only: ["two"], formats: ["html"] });
   assert.deepEqual(again, ["two"]);
   assert.deepEqual(m2.experiments.map((e) => e.experiment), ["one", "two"]);
+  // The full run's duration survives a partial re-render; the partial one is the last invocation.
+  assert.ok(m.fullRun && m.fullRun.wallSeconds === m.wallSeconds && m.fullRun.jobs === 1, "a run of every experiment is recorded as the full run");
+  assert.deepEqual(m2.fullRun, m.fullRun);
+  assert.notEqual(m2.wallSeconds, m.wallSeconds);
   await assert.rejects(runFigures({ experiments: [fake("one", [])], config: experimentConfig({ progress: false }), out, only: ["nope"] }), (e: Error & { code?: string }) => e.code === "BAD_OPTION" && /nope.*one/.test(e.message));
 });
 
@@ -85,4 +91,24 @@ test("run folders are named by a hash of the resolved config and the dataset", (
   assert.notEqual(runDirFor(cfg, { method: "cut", manifest: "m.json", transform: { name: "x", batch: (b) => b } }, ear), a, "a transform's name counts");
   const o1 = runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { lambdaNCE: 2, nceTau: 0.1 } }, ear);
   assert.equal(o1, runDirFor(cfg, { method: "cut", manifest: "m.json", overrides: { nceTau: 0.1, lambdaNCE: 2 } }, ear), "key order does not matter");
+});
+
+test("currentCommit: the HEAD sha, +dirty when tracked files changed, not counting the figures folder", () => {
+  const repo = mkdtempSync(join(tmpdir(), "commit-"));
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.org", "-c", "user.name=t", ...args], { cwd: repo, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  git("init", "-q");
+  mkdirSync(join(repo, "figures"));
+  writeFileSync(join(repo, "code.ts"), "1");
+  writeFileSync(join(repo, "figures", "a.md"), "old");
+  git("add", ".");
+  git("commit", "-q", "-m", "x");
+  const sha = git("rev-parse", "HEAD");
+  assert.equal(currentCommit(repo, "figures"), sha);
+  writeFileSync(join(repo, "figures", "a.md"), "new");
+  assert.equal(currentCommit(repo, "figures"), sha, "re-rendered figures do not make the code dirty");
+  assert.equal(currentCommit(repo), `${sha}+dirty`);
+  assert.equal(currentCommit(join(repo, "figures"), "."), sha, "from inside the folder too");
+  writeFileSync(join(repo, "code.ts"), "2");
+  assert.equal(currentCommit(repo, "figures"), `${sha}+dirty`);
+  assert.equal(currentCommit(tmpdir() + "/no-such-dir"), null);
 });

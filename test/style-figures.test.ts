@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { experimentConfig, writeResult, type ExperimentResult } from "../lib/experiments/index.js";
 import { styleSpaceExperiment } from "../lib/experiments/styleSpace.js";
 import { exemplarsExperiment } from "../lib/experiments/exemplars.js";
-import { interpolationExperiment, DEFAULT_TS, mostDistantPair } from "../lib/experiments/interpolation.js";
+import { interpolationExperiment, DEFAULT_TS, marginPath, mostDistantPair } from "../lib/experiments/interpolation.js";
 import { releaseStyleFigures, styleCrops, STYLE_SPACE_FILE, cosine, type ExemplarInfo } from "../lib/experiments/styleFigures.js";
 import { makeVolume } from "../lib/volume/volume.js";
 
@@ -37,6 +37,30 @@ test("mostDistantPair picks the exemplars with the lowest cosine", () => {
   const pair = mostDistantPair([ex(0, [1, 0, 0]), ex(1, [0.9, 0.1, 0]), ex(2, [0, 0, 1])]);
   assert.deepEqual(pair.map((e) => e.cluster), [0, 2]);
   assert.ok(Math.abs(cosine([1, 0], [0, 2])) < 1e-12);
+});
+
+test("marginPath judges monotonicity on t in [0, 1] and reports what the extrapolated t add", () => {
+  const ts = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5];
+  const ideal = [-0.4, -0.2, 0, 0.2, 0.4, 0.55, 0.7];
+  // Rises inside [0, 1], a little further at 1.25, back down at 1.5 (the falling step lies outside).
+  const p = marginPath(ts, [-0.3, -0.25, -0.2, -0.1, 0, 0.05, -0.05], ideal);
+  assert.equal(p.decreasingSteps, 0);
+  assert.equal(p.interpolationSteps, 4);
+  assert.ok(Math.abs(p.strength - 0.3 / 0.8) < 1e-12, `strength ${p.strength}`);
+  assert.ok(Math.abs(p.largestStepShare - 0.1 / 0.3) < 1e-12, `largest step share ${p.largestStepShare}`);
+  assert.equal(p.extrapolationContinues, false);
+  assert.deepEqual(p.extrapolationPeak, { t: 1.25, margin: 0.05 });
+  // The same path given in shuffled t order, with one fall inside [0, 1].
+  const order = [4, 0, 6, 2, 1, 5, 3];
+  const m = [-0.3, -0.25, -0.28, -0.1, 0, 0.05, 0.2];
+  const q = marginPath(order.map((j) => ts[j]!), order.map((j) => m[j]!), order.map((j) => ideal[j]!));
+  assert.equal(q.decreasingSteps, 1);
+  assert.equal(q.extrapolationContinues, true);
+  assert.deepEqual(q.extrapolationPeak, { t: 1.5, margin: 0.2 });
+  // Without t > 1 there is nothing to say about extrapolation.
+  const r = marginPath([0, 0.5, 1], [0, 0.1, 0.2], [-0.4, 0, 0.4]);
+  assert.equal(r.extrapolationContinues, null);
+  assert.equal(r.extrapolationPeak, null);
 });
 
 test("the style figures at the smoke profile: style space, exemplar grid, interpolation, then reuse", { timeout: 240_000 }, async () => {

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
@@ -50,6 +50,8 @@ export interface ManifestEntry {
   numbers: Record<string, KeyNumber>;
   reading: string;
   runs: string[];
+  /** The commit this entry's figures were made from (entries of experiments not rerun keep theirs). */
+  commit?: string | null;
 }
 
 export interface FiguresManifest {
@@ -60,14 +62,22 @@ export interface FiguresManifest {
   /** The last invocation: experiments at once, and its wall-clock seconds. */
   jobs?: number;
   wallSeconds?: number;
+  /** The last invocation that ran every experiment (kept when a later one runs only some). */
+  fullRun?: { generated: string; commit: string | null; jobs: number; wallSeconds: number };
   experiments: ManifestEntry[];
 }
 
-/** The commit the figures come from (null outside a git checkout). */
-export function currentCommit(cwd = process.cwd()): string | null {
+/**
+ * The commit the figures come from (null outside a git checkout), "+dirty" when tracked files
+ * differ from it. Changes inside `outputDir` (the figures themselves) do not count.
+ */
+export function currentCommit(cwd = process.cwd(), outputDir?: string): string | null {
   try {
     const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const top = execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const inside = outputDir ? relative(top, resolve(cwd, outputDir)) : "";
+    const exclude = inside && !inside.startsWith("..") && !isAbsolute(inside) ? [`:(exclude)${inside}`] : [];
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ...exclude], { cwd: top, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return null;
@@ -120,19 +130,26 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   await initEngine({ quiet: true });
   const manifestPath = join(out, "manifest.json");
   // Keep the entries of experiments not run this time (e.g. --only one of them).
-  const previous: ManifestEntry[] = existsSync(manifestPath) ? ((JSON.parse(readFileSync(manifestPath, "utf8")) as FiguresManifest).experiments ?? []) : [];
+  const before: Partial<FiguresManifest> = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, "utf8")) as FiguresManifest) : {};
+  const previous: ManifestEntry[] = before.experiments ?? [];
   const entries = new Map(previous.map((e) => [e.experiment, e]));
   const chosen = o.experiments.filter((e) => only.includes(e.name));
+  const commit = currentCommit(process.cwd(), out);
+  const record = (e: ManifestEntry) => entries.set(e.experiment, { ...e, commit });
   const t0 = performance.now();
-  const write = async (lanes: number): Promise<FiguresManifest> => {
+  const write = async (lanes: number, succeeded = true): Promise<FiguresManifest> => {
     const info = engineInfo();
+    const generated = new Date().toISOString();
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const everything = succeeded && chosen.length === o.experiments.length;
     const manifest: FiguresManifest = {
-      generated: new Date().toISOString(),
-      commit: currentCommit(),
+      generated,
+      commit,
       backend: info ? `${info.backend} (${info.package} ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : null,
       node: process.version,
       jobs: lanes,
-      wallSeconds: (performance.now() - t0) / 1000,
+      wallSeconds,
+      ...(everything ? { fullRun: { generated, commit, jobs: lanes, wallSeconds } } : before.fullRun ? { fullRun: before.fullRun } : {}),
       experiments: known.filter((n) => entries.has(n)).map((n) => entries.get(n)!),
     };
     await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -140,8 +157,8 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   };
   const lanes = Math.min(jobs, chosen.length);
   if (lanes > 1) {
-    const failures = await runParallel(o, chosen, lanes, out, previous, (e) => entries.set(e.experiment, e));
-    const manifest = await write(lanes);
+    const failures = await runParallel(o, chosen, lanes, out, previous, record);
+    const manifest = await write(lanes, failures.length === 0);
     if (failures.length) {
       throw new UnpairedError("EXPERIMENT_FAILED", failures.map((f) => `${f.experiment} failed (the other experiments' figures are written):\n${f.message}`).join("\n\n"));
     }
@@ -154,7 +171,7 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
       const result = await exp.run(o.config);
       const files = await writeResult(result, out, o.formats ?? ["html", "png", "svg"]);
       const seconds = (performance.now() - t1) / 1000;
-      entries.set(exp.name, { experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs });
+      record({ experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs });
       o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "done", seconds });
     }
   } finally {

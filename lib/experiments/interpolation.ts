@@ -162,48 +162,62 @@ interface PathSummary {
   /** Per t (means over sources): measured and ideal margins cos(., B) - cos(., A). */
   margin: number[];
   idealMargin: number[];
-  /** Steps (in t order) where the measured margin falls. */
+  /** Steps between t = 0 and t = 1 (the interpolation proper, in t order) where the measured margin falls. */
   decreasingSteps: number;
-  /** Correlation of the measured margin with the ideal one along t. */
+  /** Steps in that range. */
+  interpolationSteps: number;
+  /** Correlation of the measured margin with the ideal one along t (all t, extrapolation included). */
   correlation: number;
   /** (margin(1) - margin(0)) / (ideal(1) - ideal(0)): how much of the exemplars' style difference the outputs reproduce. */
   strength: number;
-  /** Largest step of the measured margin as a share of its whole travel (a smooth 7-step path: ~1/6). */
+  /** Largest step between t = 0 and 1 as a share of the travel there (an even 4-step path: 1/4). */
   largestStepShare: number;
-  /** The margin still grows beyond t = 1. */
+  /** The margin at the last extrapolated t is above the margin at t = 1 (null without t > 1). */
   extrapolationContinues: boolean | null;
+  /** The largest margin beyond t = 1 and where it is reached (null without t > 1). */
+  extrapolationPeak: { t: number; margin: number } | null;
   meanToTarget: number;
 }
 
-export function pathSummary(r: Interpolation): PathSummary {
-  const cos = interpolationCosines(r);
-  const order = r.ts.map((t, j) => [t, j] as const).sort((a, b) => a[0] - b[0]).map(([, j]) => j);
-  const margin = r.ts.map((_, j) => meanOf(cos.map((row) => row[j]!.toB - row[j]!.toA)));
-  const idealMargin = r.targets.map((s) => cosine(s, r.pair[1].vector) - cosine(s, r.pair[0].vector));
+/**
+ * The shape of a margin path along t: falls and step sizes inside the interpolated range
+ * [0, 1], how much of the ideal travel it covers, and what the extrapolated t > 1 add.
+ */
+export function marginPath(ts: readonly number[], margin: readonly number[], idealMargin: readonly number[]): Omit<PathSummary, "meanToTarget"> {
+  const inside = ts.map((t, j) => [t, j] as const).filter(([t]) => t >= 0 && t <= 1).sort((a, b) => a[0] - b[0]).map(([, j]) => j);
   let decreasing = 0;
   let travel = 0;
   let largest = 0;
-  for (let q = 1; q < order.length; q++) {
-    const step = margin[order[q]!]! - margin[order[q - 1]!]!;
+  for (let q = 1; q < inside.length; q++) {
+    const step = margin[inside[q]!]! - margin[inside[q - 1]!]!;
     if (step < 0) decreasing++;
     travel += Math.abs(step);
     largest = Math.max(largest, Math.abs(step));
   }
-  const j0 = r.ts.indexOf(0);
-  const j1 = r.ts.indexOf(1);
+  const j0 = ts.indexOf(0);
+  const j1 = ts.indexOf(1);
   const strength = j0 >= 0 && j1 >= 0 ? (margin[j1]! - margin[j0]!) / (idealMargin[j1]! - idealMargin[j0]!) : NaN;
-  const beyond = r.ts.map((t, j) => [t, j] as const).filter(([t]) => t > 1).sort((a, b) => a[0] - b[0]);
-  const extrapolationContinues = j1 >= 0 && beyond.length ? margin[beyond[beyond.length - 1]![1]]! > margin[j1]! : null;
+  const beyond = ts.map((t, j) => [t, j] as const).filter(([t]) => t > 1).sort((a, b) => a[0] - b[0]);
+  let extrapolationPeak: PathSummary["extrapolationPeak"] = null;
+  for (const [t, j] of beyond) if (!extrapolationPeak || margin[j]! > extrapolationPeak.margin) extrapolationPeak = { t, margin: margin[j]! };
   return {
-    margin,
-    idealMargin,
+    margin: [...margin],
+    idealMargin: [...idealMargin],
     decreasingSteps: decreasing,
-    correlation: correlation(margin, idealMargin),
+    interpolationSteps: Math.max(0, inside.length - 1),
+    correlation: correlation([...margin], [...idealMargin]),
     strength,
     largestStepShare: travel > 0 ? largest / travel : NaN,
-    extrapolationContinues,
-    meanToTarget: meanOf(cos.flat().map((c) => c.toTarget)),
+    extrapolationContinues: j1 >= 0 && beyond.length ? margin[beyond[beyond.length - 1]![1]]! > margin[j1]! : null,
+    extrapolationPeak: j1 >= 0 ? extrapolationPeak : null,
   };
+}
+
+export function pathSummary(r: Interpolation): PathSummary {
+  const cos = interpolationCosines(r);
+  const margin = r.ts.map((_, j) => meanOf(cos.map((row) => row[j]!.toB - row[j]!.toA)));
+  const idealMargin = r.targets.map((s) => cosine(s, r.pair[1].vector) - cosine(s, r.pair[0].vector));
+  return { ...marginPath(r.ts, margin, idealMargin), meanToTarget: meanOf(cos.flat().map((c) => c.toTarget)) };
 }
 
 /** Step 3: the SLERP grid (plotly, exemplars at both ends) and the same as one PNG. */
@@ -337,6 +351,7 @@ export function interpolationNumbers(r: Interpolation): Record<string, KeyNumber
     decreasingSteps: ps.decreasingSteps,
     largestStepShare: roundTo(ps.largestStepShare),
     extrapolationContinues: ps.extrapolationContinues,
+    extrapolationPeakMargin: ps.extrapolationPeak ? roundTo(ps.extrapolationPeak.margin) : null,
   };
 }
 
@@ -345,7 +360,6 @@ export function interpolationReading(r: Interpolation): string {
   const ps = pathSummary(r);
   const j0 = r.ts.indexOf(0);
   const j1 = r.ts.indexOf(1);
-  const steps = r.ts.length - 1;
   const parts: string[] = [];
   parts.push(
     `SLERP between the exemplars of clusters ${r.pair[0].cluster} (${r.pair[0].trueStyle ?? r.pair[0].site}) and ${r.pair[1].cluster} (${r.pair[1].trueStyle ?? r.pair[1].site}), the most distant pair (cosine ${formatFixed(cosine(r.pair[0].vector, r.pair[1].vector))}), t = ${r.ts.join(", ")}, ${r.sources.length} source(s), profile ${r.profile}.`,
@@ -353,13 +367,22 @@ export function interpolationReading(r: Interpolation): string {
   parts.push(
     `The style margin cos(E(output), B) - cos(E(output), A) goes from ${formatFixed(ps.margin[j0])} at t = 0 to ${formatFixed(ps.margin[j1])} at t = 1, where a perfect copy of the SLERP style would go from ${formatFixed(ps.idealMargin[j0])} to ${formatFixed(ps.idealMargin[j1])}: the outputs reproduce ${formatFixed(100 * ps.strength, 0)} % of the style difference between the exemplars.`,
   );
-  const smooth = ps.decreasingSteps === 0 && ps.largestStepShare < 2.5 / steps;
+  const steps = ps.interpolationSteps;
+  const smooth = ps.decreasingSteps === 0 && ps.largestStepShare < 2.5 / Math.max(1, steps);
   parts.push(
     ps.decreasingSteps === 0
-      ? `The margin rises at every step (correlation with the perfect path ${formatFixed(ps.correlation)}; largest step ${formatFixed(100 * ps.largestStepShare, 0)} % of its travel, ${formatFixed(100 / steps, 0)} % if even)${smooth ? ": a smooth path." : ", though unevenly."}`
-      : `The margin falls at ${ps.decreasingSteps} of ${steps} steps (correlation with the perfect path ${formatFixed(ps.correlation)}): the path is not monotone${ps.strength < 0.2 ? ", as expected when the outputs barely depend on the style" : ""}.`,
+      ? `From t = 0 to t = 1 the margin rises at every step (largest step ${formatFixed(100 * ps.largestStepShare, 0)} % of its travel, ${formatFixed(100 / Math.max(1, steps), 0)} % if even; correlation with the perfect path over all t ${formatFixed(ps.correlation)})${smooth ? ": a smooth, monotone path." : ": monotone, though uneven."}`
+      : `From t = 0 to t = 1 the margin falls at ${ps.decreasingSteps} of ${steps} steps (correlation with the perfect path over all t ${formatFixed(ps.correlation)}): the path is not monotone${ps.strength < 0.2 ? ", as expected when the outputs barely depend on the style" : ""}.`,
   );
-  if (ps.extrapolationContinues !== null) parts.push(ps.extrapolationContinues ? "Beyond t = 1 the outputs keep moving away from A (extrapolation continues the path)." : "Beyond t = 1 the outputs do not move further from A: extrapolation adds nothing measurable.");
+  const tMax = Math.max(...r.ts);
+  const jMax = r.ts.indexOf(tMax);
+  if (ps.extrapolationPeak && j1 >= 0) {
+    const peak = ps.extrapolationPeak;
+    const end = ps.margin[jMax]!;
+    if (ps.extrapolationContinues && peak.t === tMax) parts.push(`Beyond t = 1 the outputs keep moving away from A: the margin grows to ${formatFixed(end)} at t = ${tMax} (extrapolation continues the path).`);
+    else if (peak.margin > ps.margin[j1]!) parts.push(`Beyond t = 1 the margin first grows a little further (${formatFixed(peak.margin)} at t = ${peak.t}), then turns back (${formatFixed(end)} at t = ${tMax}): extrapolation carries the style only slightly past exemplar B.`);
+    else parts.push(`Beyond t = 1 the outputs do not move further from A (margin ${formatFixed(end)} at t = ${tMax}): extrapolation adds nothing measurable.`);
+  }
   parts.push(`Mean cosine of an output's style to its SLERP target: ${formatFixed(ps.meanToTarget)}.`);
   if (ps.strength < 0.25) parts.push("Style following is weak here, so the grid changes little from column to column; the quick profile's IntraStyler is known to follow styles only weakly.");
   if (r.profile === "smoke") parts.push("Smoke profile: the networks are barely trained, so these numbers only show the wiring.");
