@@ -72,6 +72,8 @@ export interface LectureBudget {
  * 12 minutes in all. Shorter runs failed on the ear phantom: with 250 CycleGAN steps the
  * Oracle found almost none of the source anatomy in the translations (mean Dice 0.03, 0.22
  * at 600 steps), and a segmenter trained 400 steps reached mean Dice 0.58 on real T2 (0.77 at 600).
+ * Longer is better but slower: 3000 CycleGAN steps keep anatomy at Dice 0.43 (11 min; with
+ * segmentors 19 min), see scripts/ear-cyclegan-budget.ts.
  */
 export function lectureBudget(profile: Profile): LectureBudget {
   const toys = ["colour", "texture", "geometry"] as const;
