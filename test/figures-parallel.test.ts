@@ -63,6 +63,8 @@ test("figures with 2 jobs: experiments run at once in their own processes, a sha
   const logs: string[] = [];
   const m = await runFigures({ experiments: FIXTURES, registry, only: shared.map((e) => e.name), jobs: 2, config, out, formats: ["html"], onLog: (e, l) => logs.push(`${e}: ${l}`) });
   assert.equal(m.jobs, 2);
+  assert.equal(m.fullRun, undefined, "a run of some experiments is not a full run");
+  assert.ok(m.experiments.every((e) => e.commit === m.commit), "each entry names the commit it was made from");
   assert.deepEqual(m.experiments.map((e) => e.experiment), ["shared-a", "shared-b"]);
   const [a, b] = ["shared-a", "shared-b"].map((n) => JSON.parse(readFileSync(join(runsDir, `log-${n}.json`), "utf8")) as { pid: number; start: number; end: number; trained: boolean; runDir: string });
   assert.notEqual(a!.pid, b!.pid, "two worker processes");
