@@ -63,7 +63,7 @@ export interface FiguresManifest {
   jobs?: number;
   wallSeconds?: number;
   /** The last invocation that ran every experiment (kept when a later one runs only some). */
-  fullRun?: { generated: string; commit: string | null; jobs: number; wallSeconds: number };
+  fullRun?: { generated: string; commit: string | null; profile: string; jobs: number; wallSeconds: number };
   experiments: ManifestEntry[];
 }
 
@@ -149,7 +149,7 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
       node: process.version,
       jobs: lanes,
       wallSeconds,
-      ...(everything ? { fullRun: { generated, commit, jobs: lanes, wallSeconds } } : before.fullRun ? { fullRun: before.fullRun } : {}),
+      ...(everything ? { fullRun: { generated, commit, profile: o.config.profile, jobs: lanes, wallSeconds } } : before.fullRun ? { fullRun: before.fullRun } : {}),
       experiments: known.filter((n) => entries.has(n)).map((n) => entries.get(n)!),
     };
     await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
