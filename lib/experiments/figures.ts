@@ -84,6 +84,18 @@ export function currentCommit(cwd = process.cwd(), outputDir?: string): string |
   }
 }
 
+/**
+ * Runs one experiment and writes its files into `out`; returns its manifest entry (without the
+ * commit, which runFigures adds). The in-process loop and each parallel worker both use it.
+ */
+export async function runExperiment(exp: Experiment, config: ExperimentConfig, out: string, formats: readonly ExportFormat[]): Promise<ManifestEntry> {
+  const t0 = performance.now();
+  const result = await exp.run(config);
+  const files = await writeResult(result, out, formats);
+  const seconds = (performance.now() - t0) / 1000;
+  return { experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs };
+}
+
 /** Writes one experiment's result into `out`; returns the file names written. */
 export async function writeResult(result: ExperimentResult, out: string, formats: readonly ExportFormat[] = ["html", "png", "svg"]): Promise<string[]> {
   mkdirSync(out, { recursive: true });
@@ -167,12 +179,9 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   try {
     for (const [i, exp] of chosen.entries()) {
       o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "start" });
-      const t1 = performance.now();
-      const result = await exp.run(o.config);
-      const files = await writeResult(result, out, o.formats ?? ["html", "png", "svg"]);
-      const seconds = (performance.now() - t1) / 1000;
-      record({ experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs });
-      o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "done", seconds });
+      const entry = await runExperiment(exp, o.config, out, o.formats ?? ["html", "png", "svg"]);
+      record(entry);
+      o.onStage?.({ experiment: exp.name, index: i, total: chosen.length, state: "done", seconds: entry.seconds });
     }
   } finally {
     await closeSharedExporter();

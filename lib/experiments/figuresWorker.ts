@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { closeSharedExporter, type ExportFormat } from "../viz/export.js";
 import { initEngine } from "../engine/index.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
-import { writeResult, type ManifestEntry } from "./figures.js";
+import { runExperiment } from "./figures.js";
 import type { Experiment, ExperimentConfig } from "./types.js";
 
 export interface FiguresJob {
@@ -27,12 +27,8 @@ async function main(jobFile: string): Promise<void> {
   const exp = registry.EXPERIMENTS?.find((e) => e.name === job.experiment);
   if (!exp) throw new Error(`${job.registry} registers no experiment "${job.experiment}"`);
   await initEngine({ quiet: true });
-  const t0 = performance.now();
   try {
-    const result = await exp.run(job.config);
-    const files = await writeResult(result, job.out, job.formats);
-    const seconds = (performance.now() - t0) / 1000;
-    const entry: ManifestEntry = { experiment: exp.name, title: result.title, profile: result.profile, seed: result.seed, seconds, files, numbers: result.numbers, reading: result.reading, runs: result.runs };
+    const entry = await runExperiment(exp, job.config, job.out, job.formats);
     await writeFileAtomic(job.entryFile, JSON.stringify(entry));
   } finally {
     await closeSharedExporter();

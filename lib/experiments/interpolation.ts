@@ -205,7 +205,7 @@ export function marginPath(ts: readonly number[], margin: readonly number[], ide
     idealMargin: [...idealMargin],
     decreasingSteps: decreasing,
     interpolationSteps: Math.max(0, inside.length - 1),
-    correlation: correlation([...margin], [...idealMargin]),
+    correlation: correlation(margin, idealMargin),
     strength,
     largestStepShare: travel > 0 ? largest / travel : NaN,
     extrapolationContinues: j1 >= 0 && beyond.length ? margin[beyond[beyond.length - 1]![1]]! > margin[j1]! : null,
@@ -376,7 +376,7 @@ export function interpolationReading(r: Interpolation): string {
   );
   const tMax = Math.max(...r.ts);
   const jMax = r.ts.indexOf(tMax);
-  if (ps.extrapolationPeak && j1 >= 0) {
+  if (ps.extrapolationPeak) {
     const peak = ps.extrapolationPeak;
     const end = ps.margin[jMax]!;
     if (ps.extrapolationContinues && peak.t === tMax) parts.push(`Beyond t = 1 the outputs keep moving away from A: the margin grows to ${formatFixed(end)} at t = ${tMax} (extrapolation continues the path).`);
