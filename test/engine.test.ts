@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { UnpairedError, describeEngine, engineInfo, initEngine, tf } from "../lib/index.js";
 import { ResnetGenerator } from "../lib/models/resnetGenerator.js";
 import { Rng } from "../lib/util/random.js";
+import { loadTorchAddon } from "../lib/engine/torch/native.js";
+import { spawnSync } from "node:child_process";
 import { liveCounts, seeded } from "./helpers.js";
 
 async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
@@ -21,17 +23,54 @@ async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promi
 }
 
 describe("initEngine", () => {
-  test("without tfjs-node installed it picks wasm and says why tensorflow was skipped", async () => {
+  test("the default is torch when its addon is built, else wasm, saying why the ones before were skipped", async () => {
+    let torchBuilt = true;
+    try {
+      loadTorchAddon();
+    } catch {
+      torchBuilt = false;
+    }
+    if (process.env["UNPAIRED_REQUIRE_TORCH"] === "1") assert.ok(torchBuilt, "UNPAIRED_REQUIRE_TORCH=1 but the torch addon does not load");
     const info = await withEnv(undefined, () => initEngine({ quiet: true }));
+    assert.equal(info.forced, false);
+    assert.equal(engineInfo(), info);
+    if (torchBuilt) {
+      assert.equal(info.backend, "torch");
+      assert.equal(tf.getBackend(), "torch");
+      assert.deepEqual(info.skipped, []);
+      assert.ok(info.threads >= 1);
+      assert.match(info.device, /^(cpu|cuda:\d+)$/);
+      assert.match(describeEngine(info), /^torch backend \(libtorch \d+\.\d+/);
+    } else {
+      assert.equal(info.backend, "wasm");
+      assert.match(info.skipped.map((s) => `${s.backend}: ${s.reason}`).join(" "), /torch: .*libtorch-dev.*tensorflow: .*tfjs-node not installed/);
+    }
+  });
+
+  test("forced wasm runs the kit's kernel pack and gradient fixes on one thread", async () => {
+    const info = await withEnv("wasm", () => initEngine({ quiet: true }));
     assert.equal(info.backend, "wasm");
     assert.equal(tf.getBackend(), "wasm");
-    assert.equal(info.forced, false);
-    assert.match(info.skipped.map((s) => s.reason).join(" "), /tfjs-node not installed/);
+    assert.equal(info.forced, true);
     assert.ok(info.replacedKernels.length >= 5);
     assert.deepEqual(info.fixedGradients, ["MirrorPad", "Conv3DBackpropInputV2", "Tanh", "Sigmoid", "Exp", "Elu", "LeakyRelu", "Maximum", "Minimum", "Greater", "Less", "LessEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot", "AvgPoolGrad", "Conv2DBackpropFilter", "Conv3DBackpropFilterV2"]);
     assert.equal(info.threads, 1);
     assert.match(describeEngine(info), /^wasm backend \(@tensorflow\/tfjs-backend-wasm 4\.22\.0/);
-    assert.equal(engineInfo(), info);
+  });
+
+  test("a malformed UNPAIRED_THREADS or UNPAIRED_DEVICE is an error naming the variable, not a silent fallback", async (t) => {
+    try {
+      loadTorchAddon();
+    } catch (e) {
+      if (process.env["UNPAIRED_REQUIRE_TORCH"] === "1") throw e;
+      return t.skip(`torch engine not built: ${e instanceof Error ? e.message : e}`);
+    }
+    // The torch backend validates these once, when it first starts: check them in a fresh process.
+    const script = `import { initEngine } from ${JSON.stringify(new URL("../lib/engine/index.js", import.meta.url).href)}; try { await initEngine({ quiet: true }); console.log("started"); } catch (e) { console.log(e.code + " " + e.message); }`;
+    for (const [name, value, pattern] of [["UNPAIRED_THREADS", "zero", /BAD_OPTION UNPAIRED_THREADS=zero/], ["UNPAIRED_DEVICE", "tpu", /BAD_OPTION UNPAIRED_DEVICE=tpu/]] as const) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, UNPAIRED_BACKEND: "", [name]: value } });
+      assert.match(r.stdout, pattern, r.stderr);
+    }
   });
 
   test("UNPAIRED_BACKEND=cpu forces the cpu backend, and wasm can be forced back", async () => {

@@ -50,7 +50,7 @@ test("runFigures writes html/png/svg per figure, png per image, csv per table, a
   assert.equal(m.experiments[0]!.profile, "smoke");
   assert.equal(m.experiments[0]!.seed, 3);
   assert.deepEqual(m.experiments[0]!.numbers, { meanDice: 0.625 });
-  assert.match(m.backend ?? "", /wasm|cpu|tensorflow/);
+  assert.match(m.backend ?? "", /^(torch|wasm|cpu|tensorflow) \(/);
   assert.ok(m.experiments[0]!.files.includes("one.png"));
   assert.match(readFileSync(join(out, "one.md"), "utf8"), /The fake shows nothing/);
 

@@ -59,3 +59,33 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 export function liveCounts(): { tensors: number; buffers: number } {
   return { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
 }
+
+/** Whether the torch backend can start here, and if not why. With UNPAIRED_REQUIRE_TORCH=1
+ * (set by .ci/run) a missing torch engine is a failure, not a skip. */
+export async function torchAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await initEngine({ backend: "torch", quiet: true });
+    return { ok: true };
+  } catch (e) {
+    if (process.env["UNPAIRED_REQUIRE_TORCH"] === "1") throw e;
+    return { ok: false, reason: `torch engine not available: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** Runs `f` on the cpu backend and on torch; returns both results, shapes and dtypes. */
+export async function onCpuAndTorch(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Float32Array[]; torch: Float32Array[]; shapes: [number[][], number[][]]; dtypes: [string[], string[]] }> {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    if (backend === "cpu") silenceCpuBanner();
+    const out = tf.tidy(f);
+    const list = Array.isArray(out) ? out : [out];
+    const values = list.map((t) => Float32Array.from(t.dataSync()));
+    const shapes = list.map((t) => t.shape.slice());
+    const dtypes = list.map((t) => t.dtype as string);
+    tf.dispose(list);
+    return { values, shapes, dtypes };
+  };
+  const c = await run("cpu");
+  const t = await run("torch");
+  return { cpu: c.values, torch: t.values, shapes: [c.shapes, t.shapes], dtypes: [c.dtypes, t.dtypes] };
+}

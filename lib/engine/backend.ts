@@ -1,7 +1,8 @@
-// Picks and starts the tensor backend for the whole kit: TensorFlow's native library through
-// @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when the user installed one, else the
-// wasm backend with the kit's kernel pack, else the pure-JS cpu backend. Says once which one
-// runs and why; `engineInfo()` reports it afterwards.
+// Picks and starts the tensor backend for the whole kit: libtorch through the kit's own addon
+// (native/, built at `npm install` when a libtorch is there; CPU threads or a CUDA GPU), else
+// TensorFlow's native library through @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node when
+// the user installed one, else the wasm backend with the kit's kernel pack, else the pure-JS
+// cpu backend. Says once which one runs and why; `engineInfo()` reports it afterwards.
 import "@tensorflow/tfjs-backend-cpu";
 import { availableParallelism } from "node:os";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
@@ -9,9 +10,11 @@ import { tf } from "./tf.js";
 import { UnpairedError } from "../util/errors.js";
 import { type ReplacedKernel, installWasmKernelPack } from "./kernels/index.js";
 import { installGradientFixes } from "./gradients.js";
+import { setTorchThreads, startTorch } from "./torch/index.js";
+import "./kernelRecorder.js"; // records kernel use when UNPAIRED_RECORD_KERNELS is set
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
-export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+export type BackendName = "torch" | "tensorflow" | "wasm" | "cpu";
+export const BACKEND_ORDER: readonly BackendName[] = ["torch", "tensorflow", "wasm", "cpu"];
 
 export interface EngineInfo {
   backend: BackendName;
@@ -19,9 +22,13 @@ export interface EngineInfo {
   package: string;
   /** Version of that package. */
   version: string;
-  /** Threads the backend computes with (1 for wasm and cpu in Node; for tensorflow, the
-   * cores its own thread pool may use). */
+  /** Threads the backend computes with (1 for wasm and cpu in Node; for torch, libtorch's
+   * intra-op threads; for tensorflow, the cores its own thread pool may use). */
   threads: number;
+  /** Where tensors live: "cpu", or "cuda:N" for the torch backend on a GPU. */
+  device: string;
+  /** The GPU's name when device is cuda, else null. */
+  gpu: string | null;
   /** Whether the wasm backend runs its SIMD build (null for other backends). */
   simd: boolean | null;
   /** Kernels the kit registered in place of the backend's own. */
@@ -103,10 +110,14 @@ async function withoutEmscriptenHandlers<T>(start: () => Promise<T>): Promise<T>
 
 async function start(name: BackendName): Promise<Omit<EngineInfo, "skipped" | "forced" | "fixedGradients">> {
   switch (name) {
+    case "torch": {
+      const t = await startTorch();
+      return { backend: name, package: t.package, version: t.version, threads: t.threads, device: t.device, gpu: t.gpu, simd: null, replacedKernels: [] };
+    }
     case "tensorflow": {
       const { pkg, version } = await loadTensorflow();
       if (!(await tf.setBackend("tensorflow"))) throw new Error(`${pkg} is installed but its backend failed to start`);
-      return { backend: name, package: pkg, version, threads: availableParallelism(), simd: null, replacedKernels: [] };
+      return { backend: name, package: pkg, version, threads: availableParallelism(), device: "cpu", gpu: null, simd: null, replacedKernels: [] };
     }
     case "wasm": {
       const ok = await withoutEmscriptenHandlers(() => tf.setBackend("wasm"));
@@ -117,6 +128,8 @@ async function start(name: BackendName): Promise<Omit<EngineInfo, "skipped" | "f
         package: "@tensorflow/tfjs-backend-wasm",
         version: wasm.version_wasm,
         threads: wasm.getThreadsCount(),
+        device: "cpu",
+        gpu: null,
         simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean,
         replacedKernels,
       };
@@ -124,7 +137,7 @@ async function start(name: BackendName): Promise<Omit<EngineInfo, "skipped" | "f
     case "cpu": {
       if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend failed to start");
       silenceCpuBanner();
-      return { backend: name, package: "@tensorflow/tfjs-backend-cpu", version: tf.version_core, threads: 1, simd: null, replacedKernels: [] };
+      return { backend: name, package: "@tensorflow/tfjs-backend-cpu", version: tf.version_core, threads: 1, device: "cpu", gpu: null, simd: null, replacedKernels: [] };
     }
   }
 }
@@ -137,8 +150,8 @@ export function silenceCpuBanner(): void {
 }
 
 /**
- * Starts the engine: the forced backend, or the first of tensorflow (tfjs-node-gpu, then
- * tfjs-node), wasm, cpu that starts. Safe to call repeatedly; a different forced backend
+ * Starts the engine: the forced backend, or the first of torch, tensorflow (tfjs-node-gpu,
+ * then tfjs-node), wasm, cpu that starts. Safe to call repeatedly; a different forced backend
  * switches. Prints one line on stderr unless `quiet`.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
@@ -167,13 +180,17 @@ async function startEngine(wanted: BackendName | undefined, quiet: boolean): Pro
       if (!quiet) process.stderr.write(`unpaired-lab: ${describeEngine(current)}\n`);
       return current;
     } catch (e) {
+      // A malformed UNPAIRED_* setting is the user's to fix, not a reason to fall back.
+      if (e instanceof UnpairedError && e.code === "BAD_OPTION") throw e;
       if (wanted) {
         throw new UnpairedError(
           "BACKEND_UNAVAILABLE",
           `backend "${wanted}" was asked for but cannot start: ${firstLine(e)}. ` +
             (wanted === "tensorflow"
               ? "Install @tensorflow/tfjs-node (or -gpu, with CUDA 11.2 and cuDNN 8.1) with internet access, or unset UNPAIRED_BACKEND."
-              : "Unset UNPAIRED_BACKEND to let the kit pick one."),
+              : wanted === "torch"
+                ? "Unset UNPAIRED_BACKEND to fall back to wasm, or see `npx unpaired-lab doctor`."
+                : "Unset UNPAIRED_BACKEND to let the kit pick one."),
           { cause: e },
         );
       }
@@ -183,9 +200,20 @@ async function startEngine(wanted: BackendName | undefined, quiet: boolean): Pro
   throw new UnpairedError("BACKEND_INIT_FAILED", `no backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join("; ")}`);
 }
 
+/** Sets the threads the engine computes with (the torch backend; the others compute on one
+ * thread in Node, or on their own pool for tensorflow, and refuse). Returns the count taken. */
+export function setEngineThreads(n: number): number {
+  if (!current || current.backend !== "torch") {
+    throw new UnpairedError("BAD_OPTION", `only the torch backend's threads can be set (the engine runs ${current?.backend ?? "nothing yet"})`);
+  }
+  current.threads = setTorchThreads(n);
+  return current.threads;
+}
+
 /** One line: which backend runs, how, and why the ones before it were skipped. */
 export function describeEngine(info: EngineInfo): string {
   const parts = [`${info.backend} backend (${info.package} ${info.version}`];
+  if (info.backend === "torch") parts.push(`, ${info.device}${info.gpu ? ` ${info.gpu}` : ""}, ${info.threads} thread${info.threads === 1 ? "" : "s"}`);
   if (info.backend === "wasm") parts.push(`, ${info.simd ? "SIMD" : "no SIMD"}, ${info.threads} thread${info.threads === 1 ? "" : "s"}`);
   parts.push(")");
   if (info.replacedKernels.length) parts.push(`, kit kernels: ${info.replacedKernels.map((k) => k.kernel).join(" ")}`);

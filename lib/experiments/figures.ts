@@ -157,7 +157,7 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
     const manifest: FiguresManifest = {
       generated,
       commit,
-      backend: info ? `${info.backend} (${info.package} ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : null,
+      backend: info ? `${info.backend} (${info.package} ${info.version}, ${info.backend === "torch" ? `${info.device}${info.gpu ? ` ${info.gpu}` : ""}, ` : ""}${info.threads} thread${info.threads === 1 ? "" : "s"})` : null,
       node: process.version,
       jobs: lanes,
       wallSeconds,
