@@ -46,11 +46,14 @@ function batchOf(rng: Rng, shape: number[], labels: boolean, classes = 4) {
   };
 }
 
-async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ ms: number; tensorsGrew: number; config: Record<string, unknown> }> {
+/** A trainer for one benchmark case and a maker of its random batches. */
+export function trainCase(c: TrainCase): { trainer: ReturnType<typeof createTrainer>; make: () => TrainBatch; config: Record<string, unknown> } {
   const patch = [...c.size].reverse(); // volume axes
   const overrides: Record<string, unknown> = { patch, ...(c.ngf ? { ngf: c.ngf, ndf: 64 } : {}), ...(c.blocks ? { blocks: c.blocks } : {}) };
   if (c.method === "cyclegan") overrides["poolSize"] = 0; // the peer has no pool
-  if (c.method === "intrastyler") Object.assign(overrides, { styleBase: 16, negatives: 12, styleCrop: [patch[0]! / 2, patch[1]! / 2, patch[2]!] });
+  // Full IntraStyler steps (generator, discriminator, encoder), not the encoder-only warm-up
+  // the quick profile starts with.
+  if (c.method === "intrastyler") Object.assign(overrides, { styleBase: 16, negatives: 12, styleCrop: [patch[0]! / 2, patch[1]! / 2, patch[2]!], styleWarmupSteps: 0 });
   if (c.method === "segmenter") Object.assign(overrides, { base: c.base, depth: 4, batchSize: 2 });
   if (c.method === "syndiff") overrides["r1Every"] = 1;
   const cfg = resolveConfig(c.method, "quick", c.dims, overrides);
@@ -67,6 +70,11 @@ async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ m
     }
     return batch;
   };
+  return { trainer, make, config: cfg as unknown as Record<string, unknown> };
+}
+
+async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ ms: number; tensorsGrew: number; config: Record<string, unknown> }> {
+  const { trainer, make, config } = trainCase(c);
   for (let i = 0; i < warmup; i++) await trainer.step(make());
   const before = tf.memory().numTensors;
   const times: number[] = [];
@@ -78,7 +86,7 @@ async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ m
   }
   const grew = tf.memory().numTensors - before;
   trainer.dispose();
-  return { ms: median(times), tensorsGrew: grew, config: cfg as unknown as Record<string, unknown> };
+  return { ms: median(times), tensorsGrew: grew, config };
 }
 
 function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>): { median_ms: number; torch: string } | string {

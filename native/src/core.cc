@@ -214,6 +214,16 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
   });
 }
 
+// strides(slot) -> the tensor's strides in elements (for diagnosing layouts).
+Napi::Value Strides(const Napi::CallbackInfo& info) {
+  return guarded(info, "strides", [&] {
+    const at::Tensor& t = tensor(info, 0);
+    auto arr = Napi::Array::New(info.Env(), t.dim());
+    for (int64_t i = 0; i < t.dim(); i++) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(t.stride(i))));
+    return arr;
+  });
+}
+
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(g_live)));
@@ -223,14 +233,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value Scratch(const Napi::CallbackInfo& info) {
-  if (g_scratchRef.IsEmpty()) {
-    auto buf = Napi::ArrayBuffer::New(info.Env(), 32 * sizeof(int32_t));
-    g_scratch = static_cast<int32_t*>(buf.Data());
-    g_scratchRef = Napi::Persistent(buf);
-  }
-  return g_scratchRef.Value();
-}
+Napi::Value Scratch(const Napi::CallbackInfo& info) { return g_scratchRef.Value(); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return guarded(info, "setThreads", [&] {
@@ -315,12 +318,17 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerCore(Napi::Env env, Napi::Object exports) {
+  // The scratch buffer exists before any op can write to it.
+  auto buf = Napi::ArrayBuffer::New(env, 32 * sizeof(int32_t));
+  g_scratch = static_cast<int32_t*>(buf.Data());
+  g_scratchRef = Napi::Persistent(buf);
   exports.Set("scratch", Napi::Function::New(env, Scratch));
   exports.Set("fromData", Napi::Function::New(env, FromData));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("describe", Napi::Function::New(env, Describe));
   exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("strides", Napi::Function::New(env, Strides));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));
   exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));

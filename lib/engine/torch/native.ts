@@ -40,12 +40,13 @@ export interface TorchAddon {
   free(slot: Slot): void;
   describe(slot: Slot): void;
   memory(): NativeMemory;
+  strides(slot: Slot): number[];
   setThreads(n: number): number;
   setDevice(device: string): string;
   cudaDevices(): number;
   synchronize(): void;
   info(): NativeInfo;
-  setLayout(layout: "channels-last" | "channels-first"): string;
+  setLayout(layout: "auto" | "channels-last" | "channels-first"): string;
   unary(code: number, x: Slot): Slot;
   binary(code: number, a: Slot, b: Slot): Slot;
   step(x: Slot, alpha: number): Slot;
