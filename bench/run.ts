@@ -20,7 +20,9 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
     };
     const n = (v: string | undefined) => (v === undefined ? undefined : Number(v));
     const only = get("--method");
-    await benchTrain({ steps: n(get("--steps")), warmup: n(get("--warmup")), ...(only ? { only } : {}) });
+    const backends = get("--backends")?.split(",") as ("torch" | "wasm")[] | undefined;
+    const threads = get("--threads")?.split(",").map(Number);
+    await benchTrain({ steps: n(get("--steps")), warmup: n(get("--warmup")), ...(only ? { only } : {}), ...(backends ? { backends } : {}), ...(threads ? { threads } : {}) });
   },
   nifti: async (args) => {
     const i = args.indexOf("--reps");
@@ -34,7 +36,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches || name === "all")) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M]`);
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M] [--backends torch,wasm] [--threads 1,2]`);
   process.exit(name ? 2 : 0);
 }
 for (const [k, run] of Object.entries(benches)) if (name === "all" || name === k) await run(rest);

@@ -1,11 +1,14 @@
 // `npm run bench -- train`: whole training steps of cyclegan and cut (2D 128x128, ngf 32, 6 blocks),
-// intrastyler (3D patch 16x64x64, ngf 16), the segmenter (3D U-Net, base 16, depth 4, batch 2) and
-// syndiff (2D 128x128 with the quick profile's networks, the R1 penalty on every step),
-// the kit beside the same networks, losses and optimisers in PyTorch (bench/peers/train_step.py)
-// in the same run; the ratio is the figure.
+// intrastyler (3D patch 16x64x64, ngf 16; full steps, not the encoder-only warm-up), the segmenter
+// (3D U-Net, base 16, depth 4, batch 2) and syndiff (2D 128x128 with the quick profile's
+// networks, the R1 penalty on every step): the kit on the torch backend with 1 thread and with
+// every core, on wasm (one thread), and the same networks, losses and optimisers in PyTorch
+// (bench/peers/train_step.py) with 1 thread and every core, all in one run; the ratios are the
+// figure. `--backends torch,wasm` and `--threads 1,2` choose the columns.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { initEngine, tf } from "../lib/engine/index.js";
+import { availableParallelism } from "node:os";
+import { engineInfo, initEngine, setEngineThreads, tf, torchStatus } from "../lib/engine/index.js";
 import { createTrainer } from "../lib/methods/index.js";
 import { resolveConfig } from "../lib/methods/config.js";
 import type { TrainBatch } from "../lib/methods/trainer.js";
@@ -89,39 +92,102 @@ async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ m
   return { ms: median(times), tensorsGrew: grew, config };
 }
 
-function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>): { median_ms: number; torch: string } | string {
+function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>, threads: number): { median_ms: number; torch: string } | string {
+  const device = engineInfo()?.backend === "torch" && engineInfo()!.device.startsWith("cuda") ? "cuda" : "cpu";
   const script = fileURLToPath(new URL("./peers/train_step.py", import.meta.url));
   const python = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
-  const args = [script, "--method", c.method, "--dims", String(c.dims), "--size", ...c.size.map(String), "--warmup", String(warmup), "--steps", String(steps)];
+  const args = [script, "--method", c.method, "--dims", String(c.dims), "--size", ...c.size.map(String), "--warmup", String(warmup), "--steps", String(steps), "--threads", String(threads), "--device", device];
   if (c.ngf) args.push("--ngf", String(c.ngf), "--ndf", "64");
   if (c.blocks) args.push("--blocks", String(c.blocks));
   if (c.base) args.push("--base", String(c.base), "--depth", "4");
   if (c.method === "syndiff") args.push("--syndiff", JSON.stringify(config));
-  const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "2" } });
+  const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) return (r.error ? r.error.message : r.stderr.trim().split("\n").pop()) ?? "failed";
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { median_ms: number; torch: string };
 }
 
-export async function benchTrain(opts: { steps?: number; warmup?: number; only?: string } = {}): Promise<void> {
+export interface TrainBenchOptions {
+  steps?: number;
+  warmup?: number;
+  only?: string;
+  /** Kit backends to time (default torch and wasm, those that start). */
+  backends?: ("torch" | "wasm")[];
+  /** Thread counts for torch and PyTorch (default 1 and every core). */
+  threads?: number[];
+}
+
+export async function benchTrain(opts: TrainBenchOptions = {}): Promise<void> {
   const steps = opts.steps ?? 5;
   const warmup = opts.warmup ?? 2;
-  const info = await initEngine({ quiet: true });
-  console.log(`train: one whole training step (batch 1, the segmenter batch 2), median of ${steps} after ${warmup} warm-up; ${info.backend} backend vs PyTorch (2 threads)`);
-  console.log("| method | network | unpaired-lab | PyTorch | ratio |");
-  console.log("|---|---|---|---|---|");
+  const all = availableParallelism();
+  const threadCounts = opts.threads ?? [...new Set([1, all])];
+  const backends = opts.backends ?? ["torch", "wasm"];
+  const started: string[] = [];
+  for (const b of backends) {
+    try {
+      await initEngine({ backend: b, quiet: true });
+      started.push(b);
+    } catch (e) {
+      console.log(`${b}: cannot start (${e instanceof Error ? e.message.split("\n")[0] : e}); its columns are left out`);
+    }
+  }
+  const torch = torchStatus();
+  if (torch && torch.device !== "cpu") console.log(`torch runs on ${torch.device} (${torch.gpu}); PyTorch on cuda too`);
+  console.log(`train: one whole training step (batch 1, the segmenter batch 2), median of ${steps} after ${warmup} warm-up; the kit on ${started.join(" and ")} vs PyTorch, ${threadCounts.join(" and ")} thread(s); ratio = kit / PyTorch at the same threads`);
+  const cols: string[] = [];
+  for (const t of threadCounts) if (started.includes("torch")) cols.push(`torch ${t}T`, `PyTorch ${t}T`, `ratio ${t}T`);
+  if (started.includes("wasm")) cols.push("wasm (1T)", "wasm / PyTorch 1T");
+  console.log(`| method | network | ${cols.join(" | ")} |`);
+  console.log(`|---|---|${cols.map(() => "---").join("|")}|`);
   for (const c of TRAIN_CASES) {
     if (opts.only && opts.only !== c.method) continue;
-    const kit = await timeKit(c, warmup, steps);
-    const peer = timeTorch(c, warmup, steps, kit.config);
-    const k = kit.config;
+    const cells: string[] = [];
+    const notes: string[] = [];
+    const peer1: Record<number, number | string> = {};
+    let config: Record<string, unknown> = {};
+    for (const t of threadCounts) {
+      let kit: Awaited<ReturnType<typeof timeKit>> | null = null;
+      if (started.includes("torch")) {
+        await initEngine({ backend: "torch", quiet: true });
+        setEngineThreads(t);
+        kit = await timeKit(c, warmup, steps);
+        config = kit.config;
+        if (kit.tensorsGrew) notes.push(`torch ${t}T: tensors grew by ${kit.tensorsGrew}`);
+      } else {
+        config = trainCaseConfig(c);
+      }
+      const peer = timeTorch(c, warmup, steps, config, t);
+      peer1[t] = typeof peer === "string" ? peer : peer.median_ms;
+      if (kit) {
+        cells.push(`${kit.ms.toFixed(0)} ms`, typeof peer === "string" ? "-" : `${peer.median_ms.toFixed(0)} ms`, typeof peer === "string" ? "-" : (kit.ms / peer.median_ms).toFixed(2));
+      }
+      if (typeof peer === "string") notes.push(`PyTorch did not run (${peer}); apt-get install python3-torch libopenblas0-pthread`);
+    }
+    if (started.includes("wasm")) {
+      await initEngine({ backend: "wasm", quiet: true });
+      const w = await timeKit(c, warmup, steps);
+      if (w.tensorsGrew) notes.push(`wasm: tensors grew by ${w.tensorsGrew}`);
+      let p1 = peer1[1];
+      if (p1 === undefined) {
+        const r = timeTorch(c, warmup, steps, w.config, 1);
+        p1 = typeof r === "string" ? r : r.median_ms;
+      }
+      const p = typeof p1 === "number" ? p1 : null;
+      cells.push(`${w.ms.toFixed(0)} ms`, p ? (w.ms / p).toFixed(1) : "-");
+    }
+    const k = config;
     const net =
       c.method === "segmenter"
         ? `3D U-Net base ${c.base}, ${c.size.join("x")}`
         : c.method === "syndiff"
           ? `2D ResNet ngf ${k["ngf"]} x ${k["blocks"]}, diffusive U-Net ${k["diffChannels"]} x [${k["diffChannelMult"]}], ${c.size.join("x")}`
           : `${c.dims}D ngf ${c.ngf}, ${c.blocks} blocks, ${c.size.join("x")}`;
-    const p = typeof peer === "string" ? `did not run (${peer}); apt-get install python3-torch libopenblas0-pthread` : `${peer.median_ms.toFixed(0)} ms`;
-    const ratio = typeof peer === "string" ? "-" : (kit.ms / peer.median_ms).toFixed(1);
-    console.log(`| ${c.method} | ${net} | ${kit.ms.toFixed(0)} ms | ${p} | ${ratio} |${kit.tensorsGrew ? ` (tensors grew by ${kit.tensorsGrew})` : ""}`);
+    console.log(`| ${c.method} | ${net} | ${cells.join(" | ")} |${notes.length ? ` (${notes.join("; ")})` : ""}`);
   }
+}
+
+function trainCaseConfig(c: TrainCase): Record<string, unknown> {
+  const { trainer, config } = trainCase(c);
+  trainer.dispose();
+  return config;
 }

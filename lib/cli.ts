@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeEngine, initEngine } from "./engine/index.js";
+import { describeEngine, initEngine, torchBuildInfo as buildInfo, torchStatus } from "./engine/index.js";
 import { UnpairedError } from "./util/errors.js";
 import { ProgressBar } from "./util/progress.js";
 import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
@@ -17,8 +17,10 @@ import { EXPERIMENTS, experimentConfig, runFigures } from "./experiments/index.j
 const USAGE = `usage: unpaired-lab <command> [options]
 
 commands:
-  doctor        start the tensor engine and report the backend, its threads and the
-                kernels the kit replaced (set UNPAIRED_BACKEND=tensorflow|wasm|cpu to force one)
+  doctor        start the tensor engine and report the backend, its device and threads, the
+                kernels the kit replaced, or why a faster one was skipped
+                (UNPAIRED_BACKEND=torch|tensorflow|wasm|cpu forces one; UNPAIRED_DEVICE=cpu|cuda,
+                UNPAIRED_THREADS=N for torch)
   phantom       write a phantom dataset (NIfTI images, labels and manifest.json)
                   --kind crossmoda|axon|toy  --out DIR  [--seed N]
                   [--count N | --count source=60,target=60,targetTest=24]
@@ -36,8 +38,9 @@ commands:
                 manifest.json); trained models are cached in runs/ and reused
                   [--profile smoke|quick|paper] [--only NAME,NAME] [--seed N]
                   [--out figures] [--runs runs] [--data-root DIR] [--jobs N] [--list] [--quiet]
-                --jobs N runs N experiments at once, one process each (default: 2, or 1
-                on a single core; shared trained runs are trained once)
+                --jobs N runs N experiments at once, one process each (default: 1 on the
+                torch engine, which uses every core; else 2, or 1 on a single core; shared
+                trained runs are trained once)
   help          this text
 
 options:
@@ -46,6 +49,13 @@ options:
 async function doctor(): Promise<void> {
   const info = await initEngine({ quiet: true });
   console.log(describeEngine(info));
+  const torch = torchStatus();
+  if (torch) {
+    console.log(`  torch: libtorch ${torch.version} built against ${torch.source}, device ${torch.device}${torch.gpu ? ` (${torch.gpu})` : ""}, ${torch.threads} thread${torch.threads === 1 ? "" : "s"} (UNPAIRED_THREADS), conv layout ${torch.layout} (UNPAIRED_TORCH_LAYOUT)`);
+  } else {
+    const b = buildInfo();
+    console.log(`  torch: not running${b && !b.ok ? ` (addon not built: ${b.reason})` : ""}; for it: apt-get install libtorch-dev g++ (or LIBTORCH=/path/to/libtorch), then npm run build:native`);
+  }
   for (const k of info.replacedKernels) console.log(`  kernel ${k.kernel} (${k.reason} in the backend): ${k.via}`);
   for (const g of info.fixedGradients) console.log(`  gradient ${g}: registered by the kit`);
   console.log(`node ${process.version}, ${process.platform} ${process.arch}`);
@@ -211,8 +221,10 @@ async function figuresCommand(args: string[]): Promise<void> {
   if (!Number.isInteger(seed) || seed < 0) throw new UnpairedError("BAD_OPTION", `figures: --seed must be a whole number >= 0 (got "${o.seed}")`);
   const only = o.only ? o.only.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
   const out = o.out ?? "figures";
-  // Two lanes by default: the wasm backend computes on one core per process.
-  const jobs = o.jobs === undefined ? Math.min(2, availableParallelism()) : Number(o.jobs);
+  // The default fits the engine: torch computes each experiment on every core already, so one
+  // at a time; the single-threaded engines (wasm) get a process per core, at most two.
+  const engine = o.jobs === undefined ? await initEngine({ quiet: true }) : null;
+  const jobs = o.jobs === undefined ? (engine!.backend === "torch" || engine!.backend === "tensorflow" ? 1 : Math.min(2, availableParallelism())) : Number(o.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UnpairedError("BAD_OPTION", `figures: --jobs must be a whole number >= 1 (got "${o.jobs}")`);
   const t0 = performance.now();
   const manifest = await runFigures({

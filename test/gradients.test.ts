@@ -1,13 +1,14 @@
-// Gradients through the kit's engine on wasm, checked by finite differences (not only against
+// Gradients through the kit's engine on the suite's backend (torch where built, else wasm; CI runs
+// this file on both), checked by finite differences (not only against
 // another backend): for a random direction v, (L(p + e v) - L(p - e v)) / 2e must equal
 // <dL/dp, v>. The losses are linear in each argument, so the difference quotient is exact up
 // to float32 rounding; tolerance 1e-3 relative.
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mirrorPadGrad, tf } from "../lib/engine/index.js";
-import { seeded, size, startWasm } from "./helpers.js";
+import { seeded, size, startSuiteEngine, suiteBackend } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 /** Checks dL/dp_i for every argument i of `loss` along one random direction each. */
 function checkDirectional(name: string, loss: (...args: tf.Tensor[]) => tf.Scalar, shapes: number[][], seed: number): void {
@@ -35,7 +36,7 @@ function weighted(y: tf.Tensor, seed: number): tf.Scalar {
   return tf.sum(tf.mul(y, tf.tensor(seeded(y.size, seed), y.shape)));
 }
 
-describe("gradients agree with finite differences on wasm", () => {
+describe(`gradients agree with finite differences on ${suiteBackend()}`, () => {
   const conv2dCases: [number[], number[], number, "same" | "valid"][] = [
     [[1, 9, 8, 3], [3, 3, 3, 4], 1, "same"],
     [[2, 9, 8, 3], [3, 3, 3, 4], 2, "same"],

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { initEngine, tf } from "../lib/engine/index.js";
 import { silenceCpuBanner } from "../lib/engine/backend.js";
+import { loadTorchAddon } from "../lib/engine/torch/native.js";
 
 /** Uniform numbers in [-1, 1) from a seeded 32-bit LCG. */
 export function seeded(n: number, seed: number): Float32Array {
@@ -15,6 +16,29 @@ export function seeded(n: number, seed: number): Float32Array {
 }
 
 export const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The backend the suite runs on: UNPAIRED_BACKEND when set, else torch where its addon is
+ * built, else wasm (the order initEngine picks from, without tensorflow). */
+export function suiteBackend(): "torch" | "wasm" | "cpu" | "tensorflow" {
+  const forced = process.env["UNPAIRED_BACKEND"]?.trim().toLowerCase();
+  if (forced) return forced as "torch" | "wasm" | "cpu" | "tensorflow";
+  try {
+    loadTorchAddon();
+    return "torch";
+  } catch (e) {
+    if (process.env["UNPAIRED_REQUIRE_TORCH"] === "1") throw e;
+    return "wasm";
+  }
+}
+
+/** Starts the suite's backend (see suiteBackend) and registers the cpu reference beside it. */
+export async function startSuiteEngine(): Promise<void> {
+  const backend = suiteBackend();
+  await initEngine({ backend, quiet: true });
+  await tf.setBackend("cpu");
+  silenceCpuBanner();
+  await tf.setBackend(backend);
+}
 
 /** Starts the engine on wasm (the backend the kit's kernels replace) and the cpu reference. */
 export async function startWasm(): Promise<void> {

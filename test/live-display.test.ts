@@ -65,8 +65,8 @@ test("a training run draws its live view into the display it is given", async ()
   const { join } = await import("node:path");
   const { writePhantom } = await import("../lib/data/phantoms/write.js");
   const { trainRun } = await import("../lib/train/run.js");
-  const { startWasm } = await import("./helpers.js");
-  await startWasm();
+  const { startSuiteEngine } = await import("./helpers.js");
+  await startSuiteEngine();
   const dir = mkdtempSync(join(tmpdir(), "unpaired-live-"));
   const manifest = await writePhantom("toy", join(dir, "toy"), { counts: 1, shape: [32, 32] });
   const drawn: string[] = [];

@@ -27,9 +27,9 @@ import {
   styleContrastiveLoss,
   type GanMode,
 } from "../lib/losses/index.js";
-import { assertClose, liveCounts, size, startWasm } from "./helpers.js";
+import { assertClose, liveCounts, size, startSuiteEngine } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 // ---------- plain helpers ----------
 

@@ -13,14 +13,14 @@ import { translateFile } from "../lib/train/translate.js";
 import { readNifti, readNiftiLabels } from "../lib/volume/niftiRead.js";
 import { tf } from "../lib/engine/tf.js";
 import { UnpairedError } from "../lib/util/errors.js";
-import { startWasm } from "./helpers.js";
+import { startSuiteEngine } from "./helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "unpaired-methods-"));
 let ear = "";
 let toy = "";
 
 before(async () => {
-  await startWasm();
+  await startSuiteEngine();
   ear = await writePhantom("crossmoda", join(root, "ear"), { seed: 3, shape: [32, 32, 16], counts: { source: 3, target: 6, targetTest: 1 } });
   toy = await writePhantom("toy", join(root, "toy"), { seed: 3, counts: 2, shape: [32, 32] });
 });

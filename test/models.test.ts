@@ -22,9 +22,9 @@ import type { Dims, Module, Tensor } from "../lib/nn/index.js";
 import type { NormKind } from "../lib/nn/blocks.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
-import { seeded, size, startWasm } from "./helpers.js";
+import { seeded, size, startSuiteEngine } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 const input = (shape: number[], seed = 1) => tf.tensor(seeded(size(shape), seed), shape);
 const isBadOption = (re: RegExp) => (e: unknown) => e instanceof UnpairedError && e.code === "BAD_OPTION" && re.test(e.message);

@@ -23,9 +23,9 @@ import {
 } from "../lib/nn/index.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
-import { assertClose, liveCounts, seeded, size, startWasm } from "./helpers.js";
+import { assertClose, liveCounts, seeded, size, startSuiteEngine } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 // ---------------------------------------------------------------------------------------------
 // Reference computations. A 2D case is a 3D case of depth 1 (kernel depth 1, no depth padding).

@@ -1,4 +1,4 @@
-// Second-order gradients (double backpropagation) on the cpu and wasm backends: SynDiff trains its
+// Second-order gradients (double backpropagation) on the cpu backend and the suite's (torch where built, else wasm; CI runs this file on both): SynDiff trains its
 // discriminators with an R1 penalty, the squared norm of d sum(D(x)) / dx, differentiated again
 // with respect to the discriminator's weights. For every op such a discriminator and its penalty
 // use, with p = [x, w, ...] (x first):
@@ -25,12 +25,12 @@ import { PatchGan } from "../lib/models/patchGan.js";
 import { r1Penalty } from "../lib/losses/gan.js";
 import { softplus as kitSoftplus } from "../lib/losses/common.js";
 import { Rng } from "../lib/util/random.js";
-import { assertClose, liveCounts, seeded, size, startWasm } from "./helpers.js";
+import { assertClose, liveCounts, seeded, size, startSuiteEngine, suiteBackend } from "./helpers.js";
 
 type T = tf.Tensor;
 type Fn = (...p: T[]) => T;
 
-before(startWasm);
+before(startSuiteEngine);
 
 // ---------------------------------------------------------------------------------------------
 // Data.
@@ -462,7 +462,7 @@ function synDiffLike(xNext: T, t: number[]): { modules: { dispose(): void }[]; d
 
 // ---------------------------------------------------------------------------------------------
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of ["cpu", suiteBackend()] as const) {
   describe(`second-order gradients on ${backend} match finite differences`, () => {
     before(async () => {
       await tf.setBackend(backend);
@@ -516,7 +516,7 @@ for (const backend of ["cpu", "wasm"] as const) {
 
 describe("first-order gradients and side effects of the fixes", () => {
   test("first-order gradients of the re-registered ops are bit-identical to tfjs-core's formulas", async () => {
-    for (const backend of ["cpu", "wasm"] as const) {
+    for (const backend of ["cpu", suiteBackend()] as const) {
       await tf.setBackend(backend);
       const x = tf.tensor(awayFromZero(40, 3), [5, 8]);
       const dy = tf.tensor(seeded(40, 4), [5, 8]);
@@ -539,11 +539,11 @@ describe("first-order gradients and side effects of the fixes", () => {
       }
       tf.dispose([x, dy, b]);
     }
-    await tf.setBackend("wasm");
+    await tf.setBackend(suiteBackend());
   });
 
   test("a mask built from x (tf.where on a comparison, maximum with a broadcast operand) is differentiable", async () => {
-    for (const backend of ["cpu", "wasm"] as const) {
+    for (const backend of ["cpu", suiteBackend()] as const) {
       await tf.setBackend(backend);
       const x = tf.tensor([-1, 2, 3, -0.5], [2, 2]);
       const g = tf.grad((v: T) => tf.sum(tf.where(tf.greater(v, 0), tf.square(v), tf.mul(v, 0.1))))(x);
@@ -554,7 +554,7 @@ describe("first-order gradients and side effects of the fixes", () => {
       assert.deepEqual(Array.from(gw.dataSync()), [1, 2], `maximum's broadcast operand on ${backend}`);
       tf.dispose([x, g, w, gw]);
     }
-    await tf.setBackend("wasm");
+    await tf.setBackend(suiteBackend());
   });
 
   test("an R1 step through the PatchGAN leaves no tensor behind", () => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gaussianImportance, slidingWindow, tileStarts } from "../lib/methods/slidingWindow.js";
 import { tf } from "../lib/engine/tf.js";
-import { startWasm } from "./helpers.js";
+import { startSuiteEngine } from "./helpers.js";
 
 test("tile starts cover the axis evenly with the requested overlap", () => {
   for (const [n, p, o] of [[10, 4, 0.5], [64, 32, 0.5], [100, 32, 0.25], [33, 32, 0.5], [8, 16, 0.5]] as const) {
@@ -25,7 +25,7 @@ test("the importance map peaks at the centre, is symmetric and positive", () => 
 });
 
 test("blending voxel-wise predictions gives them back exactly, in 2D and 3D, larger and smaller than a tile", async () => {
-  await startWasm();
+  await startSuiteEngine();
   for (const [shape, patch] of [[[20, 30], [8, 16]], [[6, 20, 18], [4, 8, 8]], [[5, 6], [8, 8]]] as const) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 3);
@@ -48,7 +48,7 @@ test("blending voxel-wise predictions gives them back exactly, in 2D and 3D, lar
 });
 
 test("a prediction that depends on the tile is blended, weighted towards tile centres", async () => {
-  await startWasm();
+  await startSuiteEngine();
   // Each tile predicts its own mean: the blend lies between the tile means everywhere.
   const shape = [1, 40];
   const data = Float32Array.from({ length: 40 }, (_, i) => i);

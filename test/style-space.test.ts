@@ -19,9 +19,9 @@ import { exemplars, typicality } from "../lib/analysis/typiclust.js";
 import { adjustedRandIndex, contingencyTable } from "../lib/analysis/rand.js";
 import { slerp, slerpPath } from "../lib/analysis/slerp.js";
 import { analyseStyleSpace, clusterAgreement } from "../lib/analysis/styleSpace.js";
-import { liveCounts, seeded, startWasm } from "./helpers.js";
+import { liveCounts, seeded, startSuiteEngine } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const isUnpaired = (re: RegExp) => (e: unknown) => e instanceof UnpairedError && e.code === "BAD_CONFIG" && re.test(e.message);

@@ -21,9 +21,9 @@ import { loadCheckpoint, saveCheckpoint } from "../lib/train/checkpoint.js";
 import { trainRun } from "../lib/train/run.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
-import { assertClose, liveCounts, seeded, startWasm } from "./helpers.js";
+import { assertClose, liveCounts, seeded, startSuiteEngine } from "./helpers.js";
 
-before(startWasm);
+before(startSuiteEngine);
 
 const root = mkdtempSync(join(tmpdir(), "unpaired-syndiff-"));
 after(() => rmSync(root, { recursive: true, force: true }));

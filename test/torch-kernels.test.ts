@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { tf } from "../lib/engine/index.js";
 import { kernelsUsedBy } from "../lib/engine/kernelRecorder.js";
+import { normaliseOver } from "../lib/engine/normalise.js";
 import { TORCH_KERNELS } from "../lib/engine/torch/index.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { onCpuAndTorch, seeded, size, torchAvailable } from "./helpers.js";
@@ -211,8 +212,20 @@ add("fill, range (int, float, negative and automatic step)", () => [
   tf.range(0, 10, 3), tf.range(2, 5, 0.5), tf.range(5, 0, -1.5), tf.range(5, 0), tf.range(0, 6, 1, "int32"), tf.range(3, 3),
 ]);
 
+// The fused normalisation (instance norm over spatial axes, group norm over spatial axes and a
+// group's channels) against tfjs's composite of moments on cpu, forward and gradient.
+add("normalise over spatial axes (2D and 3D) and a group's channels", () => [
+  normaliseOver(rand([2, 5, 6, 3], 101, -2, 3), [1, 2], 1e-5),
+  normaliseOver(rand([1, 3, 4, 5, 2], 102), [1, 2, 3], 1e-5),
+  normaliseOver(rand([2, 4, 3, 2, 3], 103), [1, 2, 4], 1e-6),
+]);
+add("normalise: gradients", () => [
+  ...gradOf((x) => normaliseOver(x, [1, 2], 1e-5), [rand([2, 5, 6, 3], 104, -2, 3)]),
+  ...gradOf((x) => normaliseOver(x, [1, 2, 4], 1e-6), [rand([1, 4, 3, 2, 3], 105)]),
+], 1e-4);
+
 // Convolutions: strides, dilations, "same" on even sizes (asymmetric pads), explicit pads, NCHW.
-const conv2dCases: [string, number[], number[], number | [number, number], tf.backend_util.PadType | number | [[number, number], [number, number], [number, number], [number, number]], number | [number, number]][] = [
+const conv2dCases: [string, number[], number[], number | [number, number], "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]], number | [number, number]][] = [
   ["3x3 valid", [2, 9, 8, 3], [3, 3, 3, 4], 1, "valid", 1],
   ["3x3 same", [1, 7, 6, 2], [3, 3, 2, 5], 1, "same", 1],
   ["3x3 stride 2 same on even sizes", [1, 8, 10, 3], [3, 3, 3, 4], 2, "same", 1],
@@ -313,7 +326,7 @@ describe("torch kernels agree with the cpu backend", () => {
 });
 
 describe("torch average pooling with same padding: gradient against its own forward", () => {
-  const same = [...pool2d.map(([n, xs, k, s, p]) => [n, [1, ...xs.slice(1)], k, s, p, 2] as const), ...pool3d.map(([n, xs, k, s, p]) => [n, [1, ...xs.slice(1)], k, s, p, 3] as const)].filter((c) => c[4] === "same");
+  const same = [...pool2d.map(([n, xs, k, s, p]) => [n, [1, ...xs.slice(1)] as number[], k, s, p, 2] as const), ...pool3d.map(([n, xs, k, s, p]) => [n, [1, ...xs.slice(1)] as number[], k, s, p, 3] as const)].filter((c) => c[4] === "same");
   for (const [name, xs, k, s, pad, dims] of same) {
     test(`avgPool${dims === 3 ? "3d" : ""} ${name}`, async (t) => {
       if (skip) return t.skip(skip);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { writePhantom } from "../lib/data/phantoms/write.js";
 import { trainRun } from "../lib/train/run.js";
 import type { TrainBatch } from "../lib/methods/trainer.js";
-import { startWasm } from "./helpers.js";
+import { startSuiteEngine } from "./helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "unpaired-transform-"));
 let ear = "";
@@ -18,7 +18,7 @@ const overrides = { patch: [16, 16, 8], base: 4 };
 const losses = (dir: string) => readFileSync(join(dir, "losses.csv"), "utf8").split("\n").slice(1).map((l) => l.split(",").filter((_, i) => i !== 2).join(","));
 
 before(async () => {
-  await startWasm();
+  await startSuiteEngine();
   ear = await writePhantom("crossmoda", join(root, "ear"), { seed: 5, shape: [32, 32, 16], counts: { source: 3, target: 3, targetTest: 1 } });
 });
 

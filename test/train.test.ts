@@ -32,11 +32,11 @@ import {
 import { UnpairedError } from "../lib/util/errors.js";
 import { ProgressBar } from "../lib/util/progress.js";
 import { Rng, type RngState } from "../lib/util/random.js";
-import { assertClose, liveCounts, seeded, startWasm } from "./helpers.js";
+import { assertClose, liveCounts, seeded, startSuiteEngine } from "./helpers.js";
 
 let root = "";
 before(async () => {
-  await startWasm();
+  await startSuiteEngine();
   root = await mkdtemp(join(tmpdir(), "unpaired-train-"));
 });
 after(async () => {

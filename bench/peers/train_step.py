@@ -129,18 +129,28 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--syndiff", default="{}", help="syndiff: the kit's resolved config as JSON")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    cuda = a.device.startswith("cuda")
+    if cuda:
+        # Factories (parameters, random batches) then make CUDA tensors without touching the nets.
+        torch.set_default_tensor_type("torch.cuda.FloatTensor")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     torch.manual_seed(0)
     step = {"cyclegan": cyclegan, "cut": lambda a: cut_like(a, False), "intrastyler": lambda a: cut_like(a, True), "segmenter": segmenter,
             "syndiff": lambda a: __import__("syndiff_step").build(a, json.loads(a.syndiff))}[a.method](a)
     for _ in range(a.warmup):
         step()
+    sync()
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter()
         step()
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"median_ms": statistics.median(times), "times_ms": times, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    print(json.dumps({"median_ms": statistics.median(times), "times_ms": times, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": a.device}))
 
 
 if __name__ == "__main__":

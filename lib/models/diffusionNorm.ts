@@ -1,6 +1,7 @@
 // Group normalisation for SynDiff's diffusive generator (channels-last, 2D): plain group norm
 // with a learnt per-channel scale and shift, and the adaptive group norm whose scale and shift
 // come from the latent embedding of z, one pair per sample and channel (as in DDGAN's NCSN++).
+import { normaliseOver } from "../engine/normalise.js";
 import { tf } from "../engine/tf.js";
 import type { Rng } from "../util/random.js";
 import { UnpairedError } from "../util/errors.js";
@@ -17,8 +18,7 @@ export function groupNormalise(x: Tensor, groups: number, eps = 1e-6): Tensor {
   if (x.rank !== 4 || c % groups !== 0) throw new UnpairedError("BAD_OPTION", `groupNormalise: expected [batch, height, width, C] with C divisible by ${groups}, got [${x.shape}]`);
   return tf.tidy(() => {
     const g = tf.reshape(x, [b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
-    return tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, eps))), [b, h, w, c]);
+    return tf.reshape(normaliseOver(g, [1, 2, 4], eps), [b, h, w, c]);
   });
 }
 

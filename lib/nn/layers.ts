@@ -5,6 +5,7 @@
 // vector or a one-hot code, linear layers and activations. Tensors are channels-last:
 // [batch, (depth,) height, width, channels].
 import { tf } from "../engine/tf.js";
+import { normaliseOver } from "../engine/normalise.js";
 import { UnpairedError } from "../util/errors.js";
 import type { Rng } from "../util/random.js";
 import { DEFAULT_INIT, initWeight, Layer, Module, normalTensor, spatialAxes, spatialPads, type Dims, type InitSpec, type Tensor } from "./module.js";
@@ -260,10 +261,7 @@ export class BlurUpsample extends Layer {
 
 /** Instance normalisation over the spatial axes (eps 1e-5), optionally with a learnt scale and shift. */
 export function instanceNormalise(x: Tensor, dims: Dims, eps = 1e-5): Tensor {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, spatialAxes(dims), true);
-    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  });
+  return normaliseOver(x, spatialAxes(dims), eps);
 }
 
 export class InstanceNorm extends Layer {

@@ -158,7 +158,9 @@ Napi::Value FromData(const Napi::CallbackInfo& info) {
       auto view = at::from_blob(const_cast<uint8_t*>(src), shape, at::TensorOptions().dtype(from));
       cpu.copy_(view);
     }
-    if (g_device.is_cpu()) return slotValue(info, std::move(cpu));
+    // 0-dim tensors (tfjs's scalar operands) stay in host memory even on a GPU: libtorch takes
+    // a host scalar beside device tensors, and this saves one host-to-device copy per op.
+    if (g_device.is_cpu() || cpu.dim() == 0) return slotValue(info, std::move(cpu));
     return slotValue(info, cpu.to(g_device));
   });
 }

@@ -419,6 +419,36 @@ Napi::Value Range(const Napi::CallbackInfo& info) {
   });
 }
 
+// normalise(x, axes, eps): (x - mean) / sqrt(var + eps), mean and (biased) variance over
+// `axes` of each slice: instance norm (spatial axes) and group norm (spatial + channels of a group).
+Napi::Value Normalise(const Napi::CallbackInfo& info) {
+  return guarded(info, "normalise", [&] {
+    const at::Tensor& x = tensor(info, 0);
+    auto axes = ints(info, 1);
+    double eps = f64(info, 2);
+    auto vm = at::var_mean(x, axes, /*unbiased=*/false, /*keepdim=*/true);
+    auto rstd = at::rsqrt(std::get<0>(vm).add_(eps));
+    return slotValue(info, at::sub(x, std::get<1>(vm)).mul_(rstd));
+  });
+}
+
+// normaliseGrad(dy, x, axes, eps): the gradient of normalise with respect to x,
+// rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+Napi::Value NormaliseGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "normaliseGrad", [&] {
+    const at::Tensor& dy = tensor(info, 0);
+    const at::Tensor& x = tensor(info, 1);
+    auto axes = ints(info, 2);
+    double eps = f64(info, 3);
+    auto vm = at::var_mean(x, axes, false, true);
+    auto rstd = at::rsqrt(std::get<0>(vm).add_(eps));
+    auto xhat = at::sub(x, std::get<1>(vm)).mul_(rstd);
+    auto mdy = at::mean(dy, axes, true);
+    auto mdyx = at::mean(at::mul(dy, xhat), axes, true);
+    return slotValue(info, xhat.mul_(mdyx).neg_().add_(dy).sub_(mdy).mul_(rstd));
+  });
+}
+
 }  // namespace
 
 void registerOps(Napi::Env env, Napi::Object exports) {
@@ -454,6 +484,8 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   exports.Set("addN", Napi::Function::New(env, AddN));
   exports.Set("fill", Napi::Function::New(env, Fill));
   exports.Set("range", Napi::Function::New(env, Range));
+  exports.Set("normalise", Napi::Function::New(env, Normalise));
+  exports.Set("normaliseGrad", Napi::Function::New(env, NormaliseGrad));
 }
 
 }  // namespace ut

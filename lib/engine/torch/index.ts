@@ -65,6 +65,11 @@ export function setTorchThreads(n: number): number {
   return started.threads;
 }
 
+/** The running torch backend's settings, or null when it has not started. */
+export function torchStatus(): TorchStart | null {
+  return started ? { ...started } : null;
+}
+
 /** Live tensors in libtorch memory and the bytes of the storages they hold (torch only). */
 export function torchMemory(): { tensors: number; bytes: number; peakBytes: number } | null {
   if (!addon) return null;

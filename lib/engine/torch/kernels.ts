@@ -202,6 +202,9 @@ const KERNELS: Record<string, KernelImpl> = {
     return b.outWith(b.native.fromData(values, [n], code(dtype)), [n], dtype);
   },
 
+  // The kit's fused normalisation (lib/engine/normalise.ts) and its gradient.
+  UnpairedNormalise: ({ x }, b, a) => b.out(b.native.normalise(b.slot(x!), a.axes, a.eps)),
+  UnpairedNormaliseGrad: ({ dy, x }, b, a) => b.out(b.native.normaliseGrad(b.slot(dy!), b.slot(x!), a.axes, a.eps)),
   Conv2D: ({ x, filter }, b, a) => {
     const info = tf.backend_util.computeConv2DInfo(x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false, format2d(a.dataFormat));
     checkDepthwise("Conv2D", filter!, info.inChannels);

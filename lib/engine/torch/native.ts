@@ -78,6 +78,8 @@ export interface TorchAddon {
   unsortedSegmentSum(x: Slot, ids: Slot, n: number): Slot;
   addN(xs: Slot[]): Slot;
   fill(shape: Ints, value: number, dtype: number): Slot;
+  normalise(x: Slot, axes: Ints, eps: number): Slot;
+  normaliseGrad(dy: Slot, x: Slot, axes: Ints, eps: number): Slot;
   conv(x: Slot, w: Slot, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
   convBackpropInput(dy: Slot, w: Slot, inputShape: Ints, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
   convBackpropFilter(x: Slot, dy: Slot, filterShape: Ints, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
