@@ -54,7 +54,9 @@ async function doctor(): Promise<void> {
     console.log(`  torch: libtorch ${torch.version} built against ${torch.source}, device ${torch.device}${torch.gpu ? ` (${torch.gpu})` : ""}, ${torch.threads} thread${torch.threads === 1 ? "" : "s"} (UNPAIRED_THREADS), conv layout ${torch.layout} (UNPAIRED_TORCH_LAYOUT)`);
   } else {
     const b = buildInfo();
-    console.log(`  torch: not running${b && !b.ok ? ` (addon not built: ${b.reason})` : ""}; for it: apt-get install libtorch-dev g++ (or LIBTORCH=/path/to/libtorch), then npm run build:native`);
+    const skipped = info.skipped.find((s) => s.backend === "torch");
+    if (b?.ok && !skipped) console.log(`  torch: built (against ${b.libtorch}) but not chosen: UNPAIRED_BACKEND=${info.backend}`);
+    else console.log(`  torch: not running (${skipped?.reason ?? b?.reason ?? "the addon is not built"}); for it: apt-get install libtorch-dev g++ (or LIBTORCH=/path/to/libtorch), then npm run build:native`);
   }
   for (const k of info.replacedKernels) console.log(`  kernel ${k.kernel} (${k.reason} in the backend): ${k.via}`);
   for (const g of info.fixedGradients) console.log(`  gradient ${g}: registered by the kit`);

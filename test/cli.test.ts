@@ -17,13 +17,25 @@ test("dist/cli.js exists and is executable (npm install builds it; npx runs it d
   assert.ok((statSync(cli).mode & 0o111) !== 0, "dist/cli.js is not executable");
 });
 
-test("doctor reports the wasm backend and the replaced kernels", () => {
-  const r = run(["doctor"], { UNPAIRED_BACKEND: "" });
+test("doctor reports the wasm backend and the replaced kernels, and why torch does not run", () => {
+  const r = run(["doctor"], { UNPAIRED_BACKEND: "wasm" });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^wasm backend/);
   assert.match(r.stdout, /kernel Conv2DBackpropFilter \(missing in the backend\)/);
   assert.match(r.stdout, /gradient MirrorPad/);
+  assert.match(r.stdout, /torch: (built \(against .+\) but not chosen: UNPAIRED_BACKEND=wasm|not running .*apt-get install libtorch-dev g\+\+)/);
   assert.equal(r.stderr, "");
+});
+
+test("doctor on the default engine: torch with its version, device and threads where its addon is built", (t) => {
+  const r = run(["doctor"], { UNPAIRED_BACKEND: "", UNPAIRED_THREADS: "1" });
+  assert.equal(r.status, 0, r.stderr);
+  if (!/^torch backend/.test(r.stdout)) {
+    if (process.env["UNPAIRED_REQUIRE_TORCH"] === "1") assert.fail(`torch required, doctor says: ${r.stdout}`);
+    return t.skip(`torch engine not built: ${r.stdout.split("\n")[0]}`);
+  }
+  assert.match(r.stdout, /^torch backend \(libtorch \d+\.\d+\.\d+, (cpu|cuda:\d+)[^,]*, 1 thread\)/);
+  assert.match(r.stdout, /torch: libtorch \S+ built against .+, device (cpu|cuda:\d+).*, 1 thread \(UNPAIRED_THREADS\), conv layout auto/);
 });
 
 test("a backend that is not installed: one line, exit 1, no stack trace", () => {
