@@ -419,16 +419,41 @@ Napi::Value Range(const Napi::CallbackInfo& info) {
   });
 }
 
+// Normalisation rows: the kept axes first, the reduced ones last, as one [rows, cells] matrix
+// (a copy unless the memory already lies that way), so each statistic is one contiguous
+// reduction; `back` turns a result in that layout into a view in the input's axis order.
+struct Rows {
+  at::Tensor m;
+  std::vector<int64_t> perm, inverse, permutedSizes;
+  at::Tensor back(const at::Tensor& r) const { return r.reshape(permutedSizes).permute(inverse); }
+};
+
+Rows toRows(const at::Tensor& x, std::vector<int64_t> axes) {
+  int64_t nd = x.dim();
+  for (auto& a : axes) if (a < 0) a += nd;
+  std::vector<bool> reduced(nd, false);
+  for (auto a : axes) reduced[a] = true;
+  Rows r;
+  int64_t rows = 1, cells = 1;
+  for (int64_t d = 0; d < nd; d++) if (!reduced[d]) { r.perm.push_back(d); rows *= x.size(d); }
+  for (int64_t d = 0; d < nd; d++) if (reduced[d]) { r.perm.push_back(d); cells *= x.size(d); }
+  r.inverse.assign(nd, 0);
+  for (int64_t i = 0; i < nd; i++) r.inverse[r.perm[i]] = i;
+  auto p = x.permute(r.perm).contiguous();
+  r.permutedSizes = p.sizes().vec();
+  r.m = p.view({rows, cells});
+  return r;
+}
+
 // normalise(x, axes, eps): (x - mean) / sqrt(var + eps), mean and (biased) variance over
 // `axes` of each slice: instance norm (spatial axes) and group norm (spatial + channels of a group).
 Napi::Value Normalise(const Napi::CallbackInfo& info) {
   return guarded(info, "normalise", [&] {
-    const at::Tensor& x = tensor(info, 0);
-    auto axes = ints(info, 1);
+    Rows r = toRows(tensor(info, 0), ints(info, 1));
     double eps = f64(info, 2);
-    auto vm = at::var_mean(x, axes, /*unbiased=*/false, /*keepdim=*/true);
+    auto vm = at::var_mean(r.m, {1}, /*unbiased=*/false, /*keepdim=*/true);
     auto rstd = at::rsqrt(std::get<0>(vm).add_(eps));
-    return slotValue(info, at::sub(x, std::get<1>(vm)).mul_(rstd));
+    return slotValue(info, r.back(at::sub(r.m, std::get<1>(vm)).mul_(rstd)));
   });
 }
 
@@ -436,16 +461,16 @@ Napi::Value Normalise(const Napi::CallbackInfo& info) {
 // rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
 Napi::Value NormaliseGrad(const Napi::CallbackInfo& info) {
   return guarded(info, "normaliseGrad", [&] {
-    const at::Tensor& dy = tensor(info, 0);
-    const at::Tensor& x = tensor(info, 1);
     auto axes = ints(info, 2);
+    Rows g = toRows(tensor(info, 0), axes);
+    Rows r = toRows(tensor(info, 1), axes);
     double eps = f64(info, 3);
-    auto vm = at::var_mean(x, axes, false, true);
+    auto vm = at::var_mean(r.m, {1}, false, true);
     auto rstd = at::rsqrt(std::get<0>(vm).add_(eps));
-    auto xhat = at::sub(x, std::get<1>(vm)).mul_(rstd);
-    auto mdy = at::mean(dy, axes, true);
-    auto mdyx = at::mean(at::mul(dy, xhat), axes, true);
-    return slotValue(info, xhat.mul_(mdyx).neg_().add_(dy).sub_(mdy).mul_(rstd));
+    auto xhat = at::sub(r.m, std::get<1>(vm)).mul_(rstd);
+    auto mdy = at::mean(g.m, {1}, true);
+    auto mdyx = at::mean(at::mul(g.m, xhat), {1}, true);
+    return slotValue(info, r.back(xhat.mul_(mdyx).neg_().add_(g.m).sub_(mdy).mul_(rstd)));
   });
 }
 
