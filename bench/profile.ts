@@ -40,7 +40,7 @@ const prof = await tf.profile(step);
 const total = performance.now() - t0;
 const by = new Map<string, { ms: number; n: number }>();
 for (const k of prof.kernels) {
-  const key = `${k.name} ${/Conv|Pool|MatMul/.test(k.name) ? JSON.stringify(k.inputShapes) : ""}`;
+  const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
   const e = by.get(key) ?? { ms: 0, n: 0 };
   e.ms += Number(k.kernelTimeMs);
   e.n++;

@@ -6,6 +6,7 @@
 // (bench/peers/train_step.py) with 1 thread and every core, all in one run; the ratios are the
 // figure. `--backends torch,wasm` and `--threads 1,2` choose the columns.
 import { spawnSync } from "node:child_process";
+import { peerEnv, type PeerMalloc } from "./peerEnv.js";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { engineInfo, initEngine, setEngineThreads, tf, torchStatus } from "../lib/engine/index.js";
@@ -92,7 +93,7 @@ async function timeKit(c: TrainCase, warmup: number, steps: number): Promise<{ m
   return { ms: median(times), tensorsGrew: grew, config };
 }
 
-function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>, threads: number): { median_ms: number; torch: string } | string {
+function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<string, unknown>, threads: number, malloc: PeerMalloc = "default"): { median_ms: number; torch: string } | string {
   const device = engineInfo()?.backend === "torch" && engineInfo()!.device.startsWith("cuda") ? "cuda" : "cpu";
   const script = fileURLToPath(new URL("./peers/train_step.py", import.meta.url));
   const python = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
@@ -101,7 +102,7 @@ function timeTorch(c: TrainCase, warmup: number, steps: number, config: Record<s
   if (c.blocks) args.push("--blocks", String(c.blocks));
   if (c.base) args.push("--base", String(c.base), "--depth", "4");
   if (c.method === "syndiff") args.push("--syndiff", JSON.stringify(config));
-  const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(python, args, { encoding: "utf8", env: peerEnv(threads, malloc) });
   if (r.status !== 0) return (r.error ? r.error.message : r.stderr.trim().split("\n").pop()) ?? "failed";
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { median_ms: number; torch: string };
 }
@@ -114,6 +115,8 @@ export interface TrainBenchOptions {
   backends?: ("torch" | "wasm")[];
   /** Thread counts for torch and PyTorch (default 1 and every core). */
   threads?: number[];
+  /** How the PyTorch peer's malloc treats freed memory (bench/peerEnv.ts). */
+  peerMalloc?: PeerMalloc;
 }
 
 export async function benchTrain(opts: TrainBenchOptions = {}): Promise<void> {
@@ -133,7 +136,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}): Promise<void> {
   }
   const torch = torchStatus();
   if (torch && torch.device !== "cpu") console.log(`torch runs on ${torch.device} (${torch.gpu}); PyTorch on cuda too`);
-  console.log(`train: one whole training step (batch 1, the segmenter batch 2), median of ${steps} after ${warmup} warm-up; the kit on ${started.join(" and ")} vs PyTorch, ${threadCounts.join(" and ")} thread(s); ratio = kit / PyTorch at the same threads`);
+  console.log(`train: one whole training step (batch 1, the segmenter batch 2), median of ${steps} after ${warmup} warm-up; the kit on ${started.join(" and ")} vs PyTorch, ${threadCounts.join(" and ")} thread(s); ratio = kit / PyTorch at the same threads, PyTorch's malloc ${opts.peerMalloc ?? "default"}`);
   const cols: string[] = [];
   for (const t of threadCounts) if (started.includes("torch")) cols.push(`torch ${t}T`, `PyTorch ${t}T`, `ratio ${t}T`);
   if (started.includes("wasm")) cols.push("wasm (1T)", "wasm / PyTorch 1T");
@@ -156,7 +159,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}): Promise<void> {
       } else {
         config = trainCaseConfig(c);
       }
-      const peer = timeTorch(c, warmup, steps, config, t);
+      const peer = timeTorch(c, warmup, steps, config, t, opts.peerMalloc);
       peer1[t] = typeof peer === "string" ? peer : peer.median_ms;
       if (kit) {
         cells.push(`${kit.ms.toFixed(0)} ms`, typeof peer === "string" ? "-" : `${peer.median_ms.toFixed(0)} ms`, typeof peer === "string" ? "-" : (kit.ms / peer.median_ms).toFixed(2));
@@ -169,7 +172,7 @@ export async function benchTrain(opts: TrainBenchOptions = {}): Promise<void> {
       if (w.tensorsGrew) notes.push(`wasm: tensors grew by ${w.tensorsGrew}`);
       let p1 = peer1[1];
       if (p1 === undefined) {
-        const r = timeTorch(c, warmup, steps, w.config, 1);
+        const r = timeTorch(c, warmup, steps, w.config, 1, opts.peerMalloc);
         p1 = typeof r === "string" ? r : r.median_ms;
       }
       const p = typeof p1 === "number" ? p1 : null;

@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeEngine, initEngine, torchBuildInfo as buildInfo, torchStatus } from "./engine/index.js";
+import { describeEngine, initEngine, torchBuildInfo as buildInfo, torchHostCache, torchStatus } from "./engine/index.js";
 import { UnpairedError } from "./util/errors.js";
 import { ProgressBar } from "./util/progress.js";
 import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
@@ -52,6 +52,8 @@ async function doctor(): Promise<void> {
   const torch = torchStatus();
   if (torch) {
     console.log(`  torch: libtorch ${torch.version} built against ${torch.source}, device ${torch.device}${torch.gpu ? ` (${torch.gpu})` : ""}, ${torch.threads} thread${torch.threads === 1 ? "" : "s"} (UNPAIRED_THREADS), conv layout ${torch.layout} (UNPAIRED_TORCH_LAYOUT)`);
+    const cache = torchHostCache();
+    if (cache) console.log(`  torch: host cache ${cache.enabled ? `keeps up to ${(cache.limitBytes / 2 ** 30).toFixed(1)} GiB of freed blocks for reuse` : "off"} (UNPAIRED_CPU_CACHE_MB)`);
   } else {
     const b = buildInfo();
     const skipped = info.skipped.find((s) => s.backend === "torch");

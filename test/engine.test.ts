@@ -9,7 +9,7 @@ import { Rng } from "../lib/util/random.js";
 import { loadTorchAddon } from "../lib/engine/torch/native.js";
 import { spawnSync } from "node:child_process";
 import { liveCounts, seeded, torchAvailable } from "./helpers.js";
-import { torchMemory } from "../lib/engine/index.js";
+import { torchHostCache, torchMemory } from "../lib/engine/index.js";
 import { createTrainer } from "../lib/methods/index.js";
 import { resolveConfig } from "../lib/methods/config.js";
 
@@ -70,7 +70,7 @@ describe("initEngine", () => {
     }
     // The torch backend validates these once, when it first starts: check them in a fresh process.
     const script = `import { initEngine } from ${JSON.stringify(new URL("../lib/engine/index.js", import.meta.url).href)}; try { await initEngine({ quiet: true }); console.log("started"); } catch (e) { console.log(e.code + " " + e.message); }`;
-    for (const [name, value, pattern] of [["UNPAIRED_THREADS", "zero", /BAD_OPTION UNPAIRED_THREADS=zero/], ["UNPAIRED_DEVICE", "tpu", /BAD_OPTION UNPAIRED_DEVICE=tpu/]] as const) {
+    for (const [name, value, pattern] of [["UNPAIRED_THREADS", "zero", /BAD_OPTION UNPAIRED_THREADS=zero/], ["UNPAIRED_DEVICE", "tpu", /BAD_OPTION UNPAIRED_DEVICE=tpu/], ["UNPAIRED_CPU_CACHE_MB", "lots", /BAD_OPTION UNPAIRED_CPU_CACHE_MB=lots/]] as const) {
       const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, UNPAIRED_BACKEND: "", [name]: value } });
       assert.match(r.stdout, pattern, r.stderr);
     }
@@ -170,4 +170,56 @@ describe("torch training memory", () => {
       trainer.dispose();
     });
   }
+});
+
+describe("torch host cache", () => {
+  test("a freed block is handed out again, and a training step in steady state allocates nothing new", async (t) => {
+    const avail = await torchAvailable();
+    if (!avail.ok) return t.skip(avail.reason);
+    await initEngine({ backend: "torch", quiet: true });
+    const c0 = torchHostCache()!;
+    assert.ok(c0.enabled && c0.limitBytes > 0, "on by default");
+    const a = tf.fill([1 << 20], 1.5); // 4 MiB
+    a.dispose();
+    const before = torchHostCache()!;
+    assert.ok(before.idleBytes >= 4 << 20, "the freed block is kept");
+    const b = tf.fill([1 << 20], 2.5);
+    const after = torchHostCache()!;
+    assert.equal(after.hits, before.hits + 1, "the same size is served from the cache");
+    assert.deepEqual(Array.from(b.dataSync().slice(0, 3)), [2.5, 2.5, 2.5], "and holds the new values");
+    b.dispose();
+
+    const cfg = resolveConfig("cut", "smoke", 2, { patch: [64, 64], ngf: 8, ndf: 8, numPatches: 16 });
+    const trainer = createTrainer(cfg);
+    const rng = new Rng("host-cache");
+    const shape = [1, 64, 64, 1];
+    const image = () => ({ images: Float32Array.from({ length: 64 * 64 }, () => Math.tanh(rng.normal())), shape, subjects: [] });
+    for (let i = 0; i < 3; i++) await trainer.step({ source: image(), target: image() });
+    const warm = torchHostCache()!;
+    for (let i = 0; i < 5; i++) await trainer.step({ source: image(), target: image() });
+    const steady = torchHostCache()!;
+    trainer.dispose();
+    assert.ok(steady.hits > warm.hits, "steps reuse blocks");
+    assert.equal(steady.misses, warm.misses, "no fresh large allocation once the first steps have run");
+    assert.ok(steady.idleBytes <= steady.limitBytes);
+  });
+
+  test("UNPAIRED_CPU_CACHE_MB sets the limit; 0 turns the cache off", async (t) => {
+    const avail = await torchAvailable();
+    if (!avail.ok) return t.skip(avail.reason);
+    const script = `import { initEngine, torchHostCache, tf } from ${JSON.stringify(new URL("../lib/engine/index.js", import.meta.url).href)}; await initEngine({ backend: "torch", quiet: true }); tf.fill([1 << 20], 1).dispose(); console.log(JSON.stringify(torchHostCache()));`;
+    const run = (mb: string) => {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, UNPAIRED_CPU_CACHE_MB: mb } });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split("\n").pop()!) as { enabled: boolean; idleBytes: number; limitBytes: number };
+    };
+    const off = run("0");
+    assert.equal(off.enabled, false);
+    assert.equal(off.idleBytes, 0);
+    const small = run("2");
+    assert.equal(small.limitBytes, 2 << 20);
+    assert.equal(small.idleBytes, 0, "a 4 MiB block does not fit a 2 MiB cache");
+    const big = run("64");
+    assert.ok(big.idleBytes >= 4 << 20, "and fits a 64 MiB one");
+  });
 });

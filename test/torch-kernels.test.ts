@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { tf } from "../lib/engine/index.js";
 import { kernelsUsedBy } from "../lib/engine/kernelRecorder.js";
 import { normaliseOver } from "../lib/engine/normalise.js";
+import { adamStep } from "../lib/engine/adamStep.js";
 import { TORCH_KERNELS } from "../lib/engine/torch/index.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { onCpuAndTorch, seeded, size, torchAvailable } from "./helpers.js";
@@ -219,6 +220,18 @@ add("normalise over spatial axes (2D and 3D) and a group's channels", () => [
   normaliseOver(rand([1, 3, 4, 5, 2], 102), [1, 2, 3], 1e-5),
   normaliseOver(rand([2, 4, 3, 2, 3], 103), [1, 2, 4], 1e-6),
 ]);
+add("adam update (fused on torch, the composite on cpu), first and a later step, odd shapes", () => {
+  const out: tf.Tensor[] = [];
+  for (const [shape, t, seed] of [[[3, 3, 5, 7], 1, 110], [[13], 40, 111]] as const) {
+    const [b1, b2, lr] = [0.5, 0.999, 2e-4];
+    const c = { beta1: b1, beta2: b2, eps: 1e-8, stepSize: lr / (1 - b1 ** t), bc2Sqrt: Math.sqrt(1 - b2 ** t) };
+    const p0 = rand([...shape], seed);
+    const r = adamStep(p0, rand([...shape], seed + 1, -0.01, 0.01), rand([...shape], seed + 2, 0, 1e-4), rand([...shape], seed + 3, -0.1, 0.1), c);
+    // The update itself (lr-sized), so the tolerance is relative to it, not to the parameter.
+    out.push(tf.sub(r.param, p0), r.expAvg, r.expAvgSq);
+  }
+  return out;
+});
 add("normalise: gradients", () => [
   ...gradOf((x) => normaliseOver(x, [1, 2], 1e-5), [rand([2, 5, 6, 3], 104, -2, 3)]),
   ...gradOf((x) => normaliseOver(x, [1, 2, 4], 1e-6), [rand([1, 4, 3, 2, 3], 105)]),

@@ -25,8 +25,13 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    cuda = a.device.startswith("cuda")
+    if cuda:
+        torch.set_default_tensor_type("torch.cuda.FloatTensor")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     torch.manual_seed(0)
     net = generator(a.dims, a.channels, a.channels, a.ngf, a.blocks)
     opt = torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
@@ -40,11 +45,12 @@ def main():
         loss.backward()
         opt.step()
         loss.item()
+        sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({
         "peer": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "median_ms": statistics.median(times), "times_ms": times,
+        "device": a.device, "median_ms": statistics.median(times), "times_ms": times,
         "params": sum(q.numel() for q in net.parameters()),
     }))
 

@@ -131,6 +131,7 @@ def main():
     p.add_argument("--syndiff", default="{}", help="syndiff: the kit's resolved config as JSON")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--profile", action="store_true", help="print torch.profiler's table of one more step to stderr")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     cuda = a.device.startswith("cuda")
@@ -150,6 +151,12 @@ def main():
         step()
         sync()
         times.append((time.perf_counter() - t0) * 1000)
+    if a.profile:
+        import sys
+        with torch.profiler.profile() as prof:
+            step()
+            sync()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30), file=sys.stderr)
     print(json.dumps({"median_ms": statistics.median(times), "times_ms": times, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": a.device}))
 
 

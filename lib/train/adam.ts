@@ -1,6 +1,7 @@
 // Adam with PyTorch's exact update (torch.optim.Adam without weight decay or amsgrad) over named
 // tf.Variables, with its whole state (moments and per-parameter step counts) exportable by name.
 import { tf } from "../engine/tf.js";
+import { adamStep } from "../engine/adamStep.js";
 import { UnpairedError } from "../util/errors.js";
 import type { Optimizer, OptimizerState } from "./optimizer.js";
 
@@ -141,13 +142,7 @@ export class Adam implements Optimizer {
         const stepSize = lr / biasCorrection1;
         const bc2Sqrt = Math.sqrt(biasCorrection2);
         const grad = g.dtype === "float32" ? g : tf.cast(g, "float32");
-        // exp_avg = b1 exp_avg + (1 - b1) grad; exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        const m = tf.add(tf.mul(slot.expAvg, beta1), tf.mul(grad, 1 - beta1));
-        const v = tf.add(tf.mul(slot.expAvgSq, beta2), tf.mul(tf.mul(grad, 1 - beta2), grad));
-        // denom = (exp_avg_sq.sqrt() / sqrt(bias_correction2)).add_(eps)
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        // param.addcdiv_(exp_avg, denom, value=-step_size)
-        const p = tf.sub(slot.param, tf.mul(tf.div(m, denom), stepSize));
+        const { param: p, expAvg: m, expAvgSq: v } = adamStep(slot.param, slot.expAvg, slot.expAvgSq, grad, { beta1, beta2, eps, stepSize, bc2Sqrt });
         slot.expAvg.assign(m);
         slot.expAvgSq.assign(v);
         slot.param.assign(p);

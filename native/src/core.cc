@@ -341,6 +341,7 @@ void registerCore(Napi::Env env, Napi::Object exports) {
 }  // namespace ut
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ut::registerAllocator(env, exports);
   ut::registerCore(env, exports);
   ut::registerOps(env, exports);
   ut::registerConvs(env, exports);

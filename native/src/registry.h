@@ -57,5 +57,6 @@ Napi::Value slotArray(const Napi::CallbackInfo& info, const std::vector<at::Tens
 void registerCore(Napi::Env env, Napi::Object exports);
 void registerOps(Napi::Env env, Napi::Object exports);
 void registerConvs(Napi::Env env, Napi::Object exports);
+void registerAllocator(Napi::Env env, Napi::Object exports);
 
 }  // namespace ut

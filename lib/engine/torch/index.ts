@@ -1,18 +1,19 @@
 // Starts the torch backend: loads the addon, sets libtorch's threads (UNPAIRED_THREADS, default
 // every core), the device (UNPAIRED_DEVICE=cpu|cuda[:N], default the first GPU when this libtorch
-// has CUDA and sees one) and the convolution memory layout (UNPAIRED_TORCH_LAYOUT), registers the
-// backend and its kernels with tfjs and makes it current.
+// has CUDA and sees one), the convolution memory layout (UNPAIRED_TORCH_LAYOUT) and checks the host
+// cache's size (UNPAIRED_CPU_CACHE_MB, read by the addon as it loads), registers the backend and
+// its kernels with tfjs and makes it current.
 import { availableParallelism } from "node:os";
 import { tf } from "../tf.js";
 import { UnpairedError } from "../../util/errors.js";
 import { TorchBackend } from "./backend.js";
 import { registerTorchKernels } from "./kernels.js";
-import { ADDON_PATH, buildInfo, loadTorchAddon, type TorchAddon } from "./native.js";
+import { ADDON_PATH, buildInfo, loadTorchAddon, type HostCache, type TorchAddon } from "./native.js";
 
 export { TorchBackend } from "./backend.js";
 export { TORCH_KERNELS, torchKernelError } from "./kernels.js";
 export { buildInfo, loadTorchAddon } from "./native.js";
-export type { NativeInfo, NativeMemory, TorchAddon } from "./native.js";
+export type { HostCache, NativeInfo, NativeMemory, TorchAddon } from "./native.js";
 
 export interface TorchStart {
   package: string;
@@ -54,6 +55,15 @@ function layoutOption(): TorchLayout {
   return v;
 }
 
+/** UNPAIRED_CPU_CACHE_MB: megabytes of freed host blocks the addon keeps for reuse (0: none). */
+function cacheOption(): void {
+  const v = process.env["UNPAIRED_CPU_CACHE_MB"];
+  if (v === undefined || v.trim() === "") return;
+  if (!/^\d+$/.test(v.trim())) {
+    throw new UnpairedError("BAD_OPTION", `UNPAIRED_CPU_CACHE_MB=${v} is not a whole number of megabytes >= 0 (the freed host memory the torch engine keeps for reuse; 0 turns the cache off, unset means a quarter of memory, at most 8 GiB).`);
+  }
+}
+
 let started: TorchStart | null = null;
 let addon: TorchAddon | null = null;
 
@@ -77,12 +87,18 @@ export function torchMemory(): { tensors: number; bytes: number; peakBytes: numb
   return { tensors: m.tensors, bytes: m.bytes, peakBytes: m.peakBytes };
 }
 
+/** The host cache's state: idle bytes kept for reuse, its limit, hits and misses (torch only). */
+export function torchHostCache(): HostCache | null {
+  return addon ? addon.cacheStats() : null;
+}
+
 /** Starts (or re-selects) the torch backend; throws with the reason when it cannot. */
 export async function startTorch(): Promise<TorchStart> {
   if (started) {
     if (!(await tf.setBackend("torch"))) throw new Error("the torch backend failed to start again");
     return started;
   }
+  cacheOption();
   const native = loadTorchAddon();
   addon = native;
   const threads = threadsOption();

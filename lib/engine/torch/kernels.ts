@@ -205,6 +205,11 @@ const KERNELS: Record<string, KernelImpl> = {
   // The kit's fused normalisation (lib/engine/normalise.ts) and its gradient.
   UnpairedNormalise: ({ x }, b, a) => b.out(b.native.normalise(b.slot(x!), a.axes, a.eps)),
   UnpairedNormaliseGrad: ({ dy, x }, b, a) => b.out(b.native.normaliseGrad(b.slot(dy!), b.slot(x!), a.axes, a.eps)),
+  // The kit's fused Adam update (lib/engine/adamStep.ts): new parameter and moments.
+  UnpairedAdam: ({ param, expAvg, expAvgSq, grad }, b, a) => {
+    const slots = b.native.adam(b.slot(param!), b.slot(expAvg!), b.slot(expAvgSq!), b.slot(grad!), a.beta1, a.beta2, a.eps, a.stepSize, a.bc2Sqrt);
+    return slots.map((s) => b.outWith(s, param!.shape.slice(), "float32"));
+  },
   Conv2D: ({ x, filter }, b, a) => {
     const info = tf.backend_util.computeConv2DInfo(x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false, format2d(a.dataFormat));
     checkDepthwise("Conv2D", filter!, info.inChannels);

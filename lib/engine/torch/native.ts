@@ -22,6 +22,15 @@ export interface NativeInfo {
   device: string;
 }
 
+/** The addon's caching host allocator (native/src/allocator.cc). */
+export interface HostCache {
+  enabled: boolean;
+  idleBytes: number;
+  limitBytes: number;
+  hits: number;
+  misses: number;
+}
+
 export interface NativeMemory {
   tensors: number;
   bytes: number;
@@ -40,6 +49,8 @@ export interface TorchAddon {
   free(slot: Slot): void;
   describe(slot: Slot): void;
   memory(): NativeMemory;
+  cacheStats(): HostCache;
+  emptyCache(): void;
   strides(slot: Slot): number[];
   setThreads(n: number): number;
   setDevice(device: string): string;
@@ -80,6 +91,7 @@ export interface TorchAddon {
   fill(shape: Ints, value: number, dtype: number): Slot;
   normalise(x: Slot, axes: Ints, eps: number): Slot;
   normaliseGrad(dy: Slot, x: Slot, axes: Ints, eps: number): Slot;
+  adam(param: Slot, expAvg: Slot, expAvgSq: Slot, grad: Slot, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): Slot[];
   conv(x: Slot, w: Slot, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
   convBackpropInput(dy: Slot, w: Slot, inputShape: Ints, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
   convBackpropFilter(x: Slot, dy: Slot, filterShape: Ints, dims: number, strides: Ints, pads: Ints, dilations: Ints, channelsFirst: boolean): Slot;
