@@ -196,6 +196,10 @@ add("gather (axis 0, 1, 2D indices) and its gradient", () => [
 add("where (same shape, broadcast, rank-1 condition)", () => [
   tf.where(bools([3, 4], 76), rand([3, 4], 77), rand([3, 4], 78)),
   tf.where(bools([3, 4], 79), rand([3, 4], 80), tf.zerosLike(rand([3, 4], 81))),
+  // Past one parallel chunk, with a transposed (strided) branch, NaN and infinities kept bit for bit.
+  tf.where(bools([2, 9, 40, 50], 150), tf.transpose(rand([2, 50, 40, 9], 151), [0, 3, 2, 1]), tf.div(rand([2, 9, 40, 50], 152), tf.sub(rand([2, 9, 40, 50], 153), 0.5).round())),
+  tf.where(bools([5, 7], 154), ints([5, 7], 155, 100), ints([5, 7], 156, 100)),
+  tf.where(bools([3, 4], 157), rand([3, 4], 158), rand([1, 4], 159)),
 ]);
 add("oneHot (indices outside the depth give all off)", () => [tf.oneHot(tf.tensor([0, 3, 1, -1, 7], [5], "int32"), 4), tf.oneHot(ints([2, 3], 82, 5), 5, 2, -1)]);
 add("matMul (transposes, rank 3, broadcast batch)", () => [

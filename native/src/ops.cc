@@ -3,6 +3,8 @@
 // tfjs order (channels last); libtorch works on whatever strides a tensor has, so views
 // (transpose, slice, split) cost nothing here.
 #include "registry.h"
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -343,6 +345,34 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
 }
 
 // select(condition, t, e); a rank-1 condition picks whole rows of higher-rank t and e.
+// where(c, t, e) for operands of one shape on the host as a plain loop over memory: libtorch
+// 1.13's CPU where() measured 19 ms on 4M floats (a LeakyReLU gradient of the 3D U-Net), 44 ms
+// when the operands' layouts differ (a channels-first convolution gradient beside a
+// channels-last mask). Operands are brought to t's memory layout (a copy only for those not
+// already in it), then element i of each is the same tensor element.
+template <typename T>
+at::Tensor selectSame(const at::Tensor& c, const at::Tensor& t, const at::Tensor& e) {
+  at::Tensor base = t.is_non_overlapping_and_dense() ? t : t.contiguous();
+  auto like = [&](const at::Tensor& x) { return x.strides() == base.strides() ? x : at::empty_like(base, x.options()).copy_(x); };
+  at::Tensor cc = like(c);
+  at::Tensor ec = like(e);
+  auto out = at::empty_like(base);
+  static_assert(sizeof(T) == 4, "a 32-bit element");
+  // Branch-free on the bits (a random mask mispredicts a branch half the time), which also
+  // lets the compiler vectorise it; bit-exact for every value, NaN and infinities included.
+  const uint8_t* cp = reinterpret_cast<const uint8_t*>(cc.data_ptr<bool>());
+  const uint32_t* tp = reinterpret_cast<const uint32_t*>(base.data_ptr<T>());
+  const uint32_t* ep = reinterpret_cast<const uint32_t*>(ec.data_ptr<T>());
+  uint32_t* op = reinterpret_cast<uint32_t*>(out.data_ptr<T>());
+  at::parallel_for(0, out.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      uint32_t m = 0u - static_cast<uint32_t>(cp[i] != 0);
+      op[i] = (tp[i] & m) | (ep[i] & ~m);
+    }
+  });
+  return out;
+}
+
 Napi::Value Select(const Napi::CallbackInfo& info) {
   return guarded(info, "select", [&] {
     at::Tensor c = tensor(info, 0);
@@ -353,7 +383,12 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
       s[0] = c.size(0);
       c = c.reshape(s);
     }
-    return slotValue(info, at::where(c.to(at::kBool), t, e));
+    c = c.to(at::kBool);
+    if (c.device().is_cpu() && c.sizes() == t.sizes() && t.sizes() == e.sizes() && t.scalar_type() == e.scalar_type() &&
+        (t.scalar_type() == at::kFloat || t.scalar_type() == at::kInt)) {
+      return slotValue(info, t.scalar_type() == at::kFloat ? selectSame<float>(c, t, e) : selectSame<int32_t>(c, t, e));
+    }
+    return slotValue(info, at::where(c, t, e));
   });
 }
 
