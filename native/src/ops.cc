@@ -97,7 +97,9 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
     if (alpha != 0) y.mul_(1 - alpha).add_(alpha);
     if (x.is_floating_point()) {
       auto nan = at::isnan(x);
-      if (nan.any().item<bool>()) y.masked_fill_(nan, std::numeric_limits<double>::quiet_NaN());
+      // On a GPU, asking whether any is NaN would wait for the device: select unconditionally.
+      if (!x.device().is_cpu()) y = at::where(nan, x, y);
+      else if (nan.any().item<bool>()) y.masked_fill_(nan, std::numeric_limits<double>::quiet_NaN());
     }
     return slotValue(info, y);
   });
