@@ -5,31 +5,34 @@ import { benchNifti } from "./nifti.js";
 import { benchTrain } from "./train.js";
 import { peerMallocOption } from "./peerEnv.js";
 
+/** The value after `flag` in args, if given. */
+const option = (args: string[], flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
+/** The options engine and train share: steps, warm-up, backends, threads and the peer's malloc. */
+function stepOptions(args: string[]) {
+  const backends = option(args, "--backends")?.split(",") as ("torch" | "wasm")[] | undefined;
+  const threads = option(args, "--threads")?.split(",").map(Number);
+  return {
+    steps: num(option(args, "--steps")),
+    warmup: num(option(args, "--warmup")),
+    ...(backends ? { backends } : {}),
+    ...(threads ? { threads } : {}),
+    peerMalloc: peerMallocOption(option(args, "--peer-malloc")),
+  };
+}
+
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: async (args) => {
-    const get = (flag: string) => {
-      const i = args.indexOf(flag);
-      return i >= 0 ? Number(args[i + 1]) : undefined;
-    };
-    const only = get("--dims");
-    const list = (flag: string) => {
-      const i = args.indexOf(flag);
-      return i >= 0 ? args[i + 1]!.split(",") : undefined;
-    };
-    const backends = list("--backends") as ("torch" | "wasm")[] | undefined;
-    const threads = list("--threads")?.map(Number);
-    await benchEngine({ steps: get("--steps"), warmup: get("--warmup"), ...(only === 2 || only === 3 ? { only } : {}), ...(backends ? { backends } : {}), ...(threads ? { threads } : {}), peerMalloc: peerMallocOption(list("--peer-malloc")?.[0]) });
+    const only = num(option(args, "--dims"));
+    await benchEngine({ ...stepOptions(args), ...(only === 2 || only === 3 ? { only } : {}) });
   },
   train: async (args) => {
-    const get = (flag: string) => {
-      const i = args.indexOf(flag);
-      return i >= 0 ? args[i + 1] : undefined;
-    };
-    const n = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-    const only = get("--method");
-    const backends = get("--backends")?.split(",") as ("torch" | "wasm")[] | undefined;
-    const threads = get("--threads")?.split(",").map(Number);
-    await benchTrain({ steps: n(get("--steps")), warmup: n(get("--warmup")), ...(only ? { only } : {}), ...(backends ? { backends } : {}), ...(threads ? { threads } : {}), peerMalloc: peerMallocOption(get("--peer-malloc")) });
+    const only = option(args, "--method");
+    await benchTrain({ ...stepOptions(args), ...(only ? { only } : {}) });
   },
   nifti: async (args) => {
     const i = args.indexOf("--reps");

@@ -54,6 +54,13 @@ void evictFor(Cache& c, size_t need) {
   }
 }
 
+// Frees every idle block. Caller holds mu.
+void freeIdle(Cache& c) {
+  for (auto& [n, p] : c.idle) std::free(p);
+  c.idle.clear();
+  c.idleBytes = 0;
+}
+
 void release(void* p) {
   if (!p) return;
   Cache& c = cache();
@@ -89,25 +96,25 @@ struct CachingAllocator final : public c10::Allocator {
           p = it->second;
           c.idle.erase(it);
           c.idleBytes -= r;
+          c.live.emplace(p, r);
           c.hits++;
         } else {
           c.misses++;
         }
       }
-      if (!p) p = alignedAlloc(r);
-      if (!p) {  // memory is short: give the idle blocks back and try once more
-        {
-          std::lock_guard<std::mutex> lock(c.mu);
-          size_t keep = c.limit;
-          c.limit = 0;
-          evictFor(c, 0);
-          c.limit = keep;
-        }
+      if (!p) {
         p = alignedAlloc(r);
-      }
-      if (p) {
-        std::lock_guard<std::mutex> lock(c.mu);
-        c.live.emplace(p, r);
+        if (!p) {  // memory is short: give the idle blocks back and try once more
+          {
+            std::lock_guard<std::mutex> lock(c.mu);
+            freeIdle(c);
+          }
+          p = alignedAlloc(r);
+        }
+        if (p) {
+          std::lock_guard<std::mutex> lock(c.mu);
+          c.live.emplace(p, r);
+        }
       }
     } else {
       p = alignedAlloc(n);
@@ -146,16 +153,6 @@ Napi::Value CacheStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// emptyCache(): frees every idle block (live tensors keep theirs).
-Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& [n, p] : c.idle) std::free(p);
-  c.idle.clear();
-  c.idleBytes = 0;
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
 void registerAllocator(Napi::Env env, Napi::Object exports) {
@@ -167,7 +164,6 @@ void registerAllocator(Napi::Env env, Napi::Object exports) {
     c10::SetCPUAllocator(allocator, /*priority=*/10);
   }
   exports.Set("cacheStats", Napi::Function::New(env, CacheStats));
-  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
 }
 
 }  // namespace ut

@@ -346,7 +346,6 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   });
 }
 
-// select(condition, t, e); a rank-1 condition picks whole rows of higher-rank t and e.
 // where(c, t, e) for operands of one shape on the host as a plain loop over memory: libtorch
 // 1.13's CPU where() measured 19 ms on 4M floats (a LeakyReLU gradient of the 3D U-Net), 44 ms
 // when the operands' layouts differ (a channels-first convolution gradient beside a
@@ -375,6 +374,7 @@ at::Tensor selectSame(const at::Tensor& c, const at::Tensor& t, const at::Tensor
   return out;
 }
 
+// select(condition, t, e); a rank-1 condition picks whole rows of higher-rank t and e.
 Napi::Value Select(const Napi::CallbackInfo& info) {
   return guarded(info, "select", [&] {
     at::Tensor c = tensor(info, 0);

@@ -50,7 +50,6 @@ export interface TorchAddon {
   describe(slot: Slot): void;
   memory(): NativeMemory;
   cacheStats(): HostCache;
-  emptyCache(): void;
   strides(slot: Slot): number[];
   setThreads(n: number): number;
   setDevice(device: string): string;
