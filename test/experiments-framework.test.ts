@@ -66,6 +66,18 @@ test("runFigures writes html/png/svg per figure, png per image, csv per table, a
   await assert.rejects(runFigures({ experiments: [fake("one", [])], config: experimentConfig({ progress: false }), out, only: ["nope"] }), (e: Error & { code?: string }) => e.code === "BAD_OPTION" && /nope.*one/.test(e.message));
 });
 
+test("an experiment run by name only is left out of a plain run, kept in the manifest, and runs when named", async () => {
+  const out = mkdtempSync(join(tmpdir(), "figs-"));
+  const calls: string[] = [];
+  const extra: Experiment = { ...fake("extra", calls), byNameOnly: true };
+  await runFigures({ experiments: [fake("one", calls), extra], config: experimentConfig({ profile: "smoke", progress: false }), out, only: ["extra"], formats: ["html"] });
+  assert.deepEqual(calls, ["extra"]);
+  const m = await runFigures({ experiments: [fake("one", calls), extra], config: experimentConfig({ profile: "smoke", progress: false }), out, formats: ["html"] });
+  assert.deepEqual(calls, ["extra", "one"], "a plain run leaves the by-name-only experiment out");
+  assert.deepEqual(m.experiments.map((e) => e.experiment), ["one", "extra"], "its earlier entry stays in the manifest");
+  assert.ok(m.fullRun, "a plain run of every default experiment counts as a full run");
+});
+
 test("a failing experiment leaves the figures already written and no half-written files", async () => {
   const out = mkdtempSync(join(tmpdir(), "figs-"));
   writeFileSync(join(out, "bad.png"), "old");

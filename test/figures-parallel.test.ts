@@ -61,12 +61,13 @@ test("figures with 2 jobs: experiments run at once in their own processes, a sha
   const config = experimentConfig({ profile: "smoke", seed: 0, runsDir, phantomRoot: join(dir, "toy"), progress: true });
   const shared = FIXTURES.filter((e) => e.name.startsWith("shared"));
   const logs: string[] = [];
-  const m = await runFigures({ experiments: FIXTURES, registry, only: shared.map((e) => e.name), jobs: 2, config, out, formats: ["html"], onLog: (e, l) => logs.push(`${e}: ${l}`) });
+  const m = await runFigures({ experiments: FIXTURES, registry, only: shared.map((e) => e.name), jobs: 2, config, out, formats: ["html"], workerEnv: { UNPAIRED_THREADS: "1" }, onLog: (e, l) => logs.push(`${e}: ${l}`) });
   assert.equal(m.jobs, 2);
   assert.equal(m.fullRun, undefined, "a run of some experiments is not a full run");
   assert.ok(m.experiments.every((e) => e.commit === m.commit), "each entry names the commit it was made from");
   assert.deepEqual(m.experiments.map((e) => e.experiment), ["shared-a", "shared-b"]);
-  const [a, b] = ["shared-a", "shared-b"].map((n) => JSON.parse(readFileSync(join(runsDir, `log-${n}.json`), "utf8")) as { pid: number; start: number; end: number; trained: boolean; runDir: string });
+  const [a, b] = ["shared-a", "shared-b"].map((n) => JSON.parse(readFileSync(join(runsDir, `log-${n}.json`), "utf8")) as { pid: number; start: number; end: number; trained: boolean; runDir: string; threads: string | null });
+  assert.deepEqual([a!.threads, b!.threads], ["1", "1"], "each worker got workerEnv");
   assert.notEqual(a!.pid, b!.pid, "two worker processes");
   assert.notEqual(a!.pid, process.pid);
   assert.ok(Math.max(a!.start, b!.start) < Math.min(a!.end, b!.end), "the two ran at the same time");

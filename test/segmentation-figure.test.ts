@@ -53,6 +53,20 @@ test("fig-segmentation (smoke): every arm scored, metrics in range, true-style b
   for (const m of SEGMENTATION_METHODS) assert.equal(typeof r.numbers[`dice3.${m}`], "number", `dice3.${m}`);
   assert.equal(typeof r.numbers["intraStylerMinusBestBaseline"], "number");
   assert.ok(r.reading.includes("Median mean Dice"));
+  // The Oracle checks the anatomy of each translation arm's translations (2 sources at smoke).
+  const anatomy = r.tables.find((t) => t.name === "anatomy")!.rows;
+  for (const m of ["NoDiverse", "MultiNets", "Unified", "IntraStyler"]) {
+    const rows = anatomy.filter((a) => a["method"] === m);
+    assert.equal(rows.length, 2 * STRUCTURES.length, `${m}: 2 checked translations x 3 structures`);
+    const mean = rows.reduce((a, x) => a + Number(x["dice"]), 0) / rows.length;
+    assert.ok(Math.abs(Number(r.numbers[`anatomy.${m}`]) - mean) < 1e-4, `anatomy.${m} is the mean of its rows`);
+  }
+  assert.equal(anatomy.filter((a) => a["method"] === "NoAdapt" || a["method"] === "Oracle").length, 0, "untranslated arms have no anatomy check");
+  assert.ok(existsSync(join(runsDir, "datasets", readdirSync(join(runsDir, "datasets")).find((f) => f.includes("-online") && !f.endsWith(".json"))!, "anatomy-check", "complete.json")), "IntraStyler's checked translations are cached");
+  for (const k of ["gainOverNoAdapt.NoDiverse", "gainOverNoAdapt.IntraStyler", "intraStylerVsNoDiverse", "intraStylerVsUnifiedOnUkm", "intraStylerVsMultiNetsOnUkm", "anatomyKept.NoDiverse", "anatomyKept.IntraStyler"]) {
+    assert.equal(typeof r.numbers[`target.${k}`], "boolean", `target.${k}`);
+  }
+  assert.match(r.reading, /Targets at the smoke profile \(\d of 9 hold\)/);
   assert.ok(r.runs.length >= 10, "translators and segmenters");
   for (const run of r.runs) assert.ok(existsSync(join(run, "complete.json")), `${run} complete`);
   const translations = readdirSync(join(runsDir, "datasets")).filter((f) => f.includes("-synth"));

@@ -4,6 +4,7 @@
 // trained on labelled T2 images): Dice between the translations of one source, pairwise across
 // exemplars, and against the source's own labels. "Same style" is measured in the style space: the
 // cosine of each translation's style vector to its own exemplar's versus the other exemplars'.
+import { targetNumbers, targetsReading, type Target } from "./claims.js";
 import { dice } from "../analysis/overlap.js";
 import type { Row } from "../analysis/tables.js";
 import { exemplarGridFigure } from "../viz/imageFigures.js";
@@ -401,6 +402,19 @@ export function exemplarReading(grid: ExemplarGrid, sc: ExemplarScores): string 
   return parts.join(" ");
 }
 
+/**
+ * The grid's targets: the translations keep the source anatomy (the Oracle finds the source
+ * structures at mean Dice >= 0.6) and take their own exemplar's style (the own exemplar is the
+ * closest style for >= 90 % of them).
+ */
+export function exemplarTargets(grid: ExemplarGrid, sc: ExemplarScores): Target[] {
+  const st = styleSummary(grid, sc);
+  return [
+    { id: "anatomyKept.IntraStyler", claim: "IntraStyler's translations keep the source anatomy", measure: "Oracle Dice vs the source labels", measured: meanOf(sc.diceToLabels.flat(2)), op: ">=", threshold: 0.6 },
+    { id: "ownExemplarClosest", claim: "each translation takes its own exemplar's style", measure: "share whose own exemplar is the closest style", measured: st.ownClosest, op: ">=", threshold: 0.9 },
+  ];
+}
+
 /** Assembles the result. */
 export function exemplarsResult(grid: ExemplarGrid, sc: ExemplarScores, runs: { style: StyleRun; oracle: OracleRun }, seconds: number): ExperimentResult {
   const { figure, image } = exemplarGridFigures(grid);
@@ -417,8 +431,8 @@ export function exemplarsResult(grid: ExemplarGrid, sc: ExemplarScores, runs: { 
       { name: "anatomy", rows: t.anatomy, caption: "Same anatomy: Oracle Dice between translations of one source and to its labels, per structure" },
       { name: "style", rows: t.style, caption: "Same style: cosine of each translation's style to its own vs the other exemplars" },
     ],
-    numbers: { ...exemplarNumbers(grid, sc), translateSeconds: roundTo(grid.seconds, 1), scoreSeconds: roundTo(sc.seconds, 1), oracleTrainedNow: runs.oracle.trained, oracleSeconds: roundTo(runs.oracle.seconds, 1) },
-    reading: exemplarReading(grid, sc),
+    numbers: { ...exemplarNumbers(grid, sc), ...targetNumbers(exemplarTargets(grid, sc)), translateSeconds: roundTo(grid.seconds, 1), scoreSeconds: roundTo(sc.seconds, 1), oracleTrainedNow: runs.oracle.trained, oracleSeconds: roundTo(runs.oracle.seconds, 1) },
+    reading: [exemplarReading(grid, sc), targetsReading(exemplarTargets(grid, sc), grid.profile)].join(" "),
     runs: [runs.style.runDir, runs.oracle.runDir],
     seconds,
   };

@@ -36,6 +36,8 @@ export interface FiguresOptions {
   jobs?: number;
   /** A module exporting `EXPERIMENTS` that holds the chosen experiments (for jobs > 1; default the kit's registry). */
   registry?: string;
+  /** jobs > 1: variables set in each worker's environment over this process's (e.g. UNPAIRED_THREADS). */
+  workerEnv?: Readonly<Record<string, string>>;
   /** jobs > 1: each line a worker writes to stderr (its progress lines when config.progress), with its experiment. */
   onLog?: (experiment: string, line: string) => void;
 }
@@ -132,7 +134,9 @@ export async function writeResult(result: ExperimentResult, out: string, formats
 /** Runs the chosen experiments and writes figures/ and figures/manifest.json. */
 export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
   const known = o.experiments.map((e) => e.name);
-  const only = o.only?.length ? o.only : known;
+  // Without --only: every experiment but those run by name only (costly extras such as the budget sweep).
+  const everyDefault = o.experiments.filter((e) => !e.byNameOnly).map((e) => e.name);
+  const only = o.only?.length ? o.only : everyDefault;
   const unknown = only.filter((n) => !known.includes(n));
   if (unknown.length) throw new UnpairedError("BAD_OPTION", `--only ${unknown.join(",")}: no such experiment; choose from ${known.join(", ")}`);
   const jobs = o.jobs ?? 1;
@@ -153,7 +157,7 @@ export async function runFigures(o: FiguresOptions): Promise<FiguresManifest> {
     const info = engineInfo();
     const generated = new Date().toISOString();
     const wallSeconds = (performance.now() - t0) / 1000;
-    const everything = succeeded && chosen.length === o.experiments.length;
+    const everything = succeeded && everyDefault.every((n) => chosen.some((e) => e.name === n));
     const manifest: FiguresManifest = {
       generated,
       commit,
@@ -237,7 +241,7 @@ async function runParallel(
       const job: FiguresJob = { registry, experiment: exp.name, config: { ...o.config, liveDisplay: false }, out, formats: [...(o.formats ?? ["html", "png", "svg"])], entryFile };
       writeFileSync(jobFile, JSON.stringify(job));
       const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((res) => {
-        const child = spawn(process.execPath, [...process.execArgv, worker, jobFile], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn(process.execPath, [...process.execArgv, worker, jobFile], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...o.workerEnv } });
         let err = "";
         let partial = "";
         child.stderr.on("data", (d: Buffer) => {

@@ -7,6 +7,7 @@ import { exemplarsExperiment } from "./exemplars.js";
 import { interpolationExperiment } from "./interpolation.js";
 import { segmentationFigure } from "./segmentation.js";
 import { pseudoLabelsExperiment } from "./pseudoLabels.js";
+import { budgetSweepExperiment } from "./budgetSweep.js";
 
 export * from "./types.js";
 export * from "./runCache.js";
@@ -21,8 +22,10 @@ export * from "./exemplars.js";
 export * from "./interpolation.js";
 export * from "./segmentation.js";
 export * from "./pseudoLabels.js";
+export * from "./claims.js";
+export * from "./budgetSweep.js";
 
-/** Every experiment `npm run figures` knows, in the order it runs them. */
+/** Every experiment `npm run figures` knows, in the order it runs them (those run by name only last). */
 export const EXPERIMENTS: readonly Experiment[] = [
   lectureCycleGan,
   styleSpaceExperiment,
@@ -30,4 +33,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   interpolationExperiment,
   segmentationFigure,
   pseudoLabelsExperiment,
+  budgetSweepExperiment,
 ];

@@ -10,6 +10,7 @@
 //
 // The pieces run in turn (the notebook calls them one by one): startPseudoLabels (data, folds,
 // the TEM segmenters), runPseudoLabelsTarget per target, pseudoLabelsResult, closePseudoLabels.
+import { targetNumbers, targetsReading } from "./claims.js";
 import { basename } from "node:path";
 import type { Dataset, Subject } from "../data/manifest.js";
 import type { AxonDomain } from "../data/phantoms/axon.js";
@@ -42,6 +43,7 @@ import {
   pseudoLabelsFigures,
   pseudoLabelsNumbers,
   pseudoLabelsReading,
+  pseudoLabelsTargets,
   pseudoQualitySummary,
   type PseudoExampleRow,
   type PseudoSegmentationExample,
@@ -317,7 +319,9 @@ export function pseudoLabelsResult(study: PseudoLabelsStudy, results: readonly P
     { name: "source-cv", rows: pseudoDiceSummary(study.sourceCv), caption: "The TEM segmenters on their held-out TEM fold (source-domain check)" },
     { name: "stages", rows: round(study.stages as Row[]), caption: "What was trained, translated or reused, and the seconds each took in this call" },
   ];
-  const reading = pseudoLabelsReading(numbers, { profile: cfg.profile, methods, targets, notes: [pseudoLabelsPlanNote(cfg, methods)] });
+  const goals = pseudoLabelsTargets(numbers, { methods, targets });
+  Object.assign(numbers, targetNumbers(goals));
+  const reading = pseudoLabelsReading(numbers, { profile: cfg.profile, methods, targets, notes: [targetsReading(goals, cfg.profile), pseudoLabelsPlanNote(cfg, methods)].filter(Boolean) });
   return {
     name: PSEUDO_LABELS_EXPERIMENT,
     title: TITLE,

@@ -63,9 +63,9 @@ export interface PseudoLabelsPlan {
 // (measured on TEM -> SEM at 250 steps: SSIM against the paired truth 0.24 / 0.31 in the two
 // directions, against 0.17 / 0.23 at 2e-4); SynDiff at 2x did worse, so it keeps its rates.
 const QUICK_GAN = { patch: [32, 32], ngf: 8, ndf: 16 };
-const QUICK_SYNDIFF = { ...QUICK_GAN, constantSteps: 120, decaySteps: 120, emaDecay: 0.95, blocks: 3, diffChannels: 8, diffChannelMult: [1, 2], diffNdf: 8, diffDiscriminatorLevels: 2, nz: 16, zEmbDim: 32, tEmbDim: 32 };
-const QUICK_CYCLEGAN = { ...QUICK_GAN, constantSteps: 120, decaySteps: 120, blocks: 3, lr: 6e-4 };
-const QUICK_CUT = { ...QUICK_GAN, constantSteps: 50, decaySteps: 50, numPatches: 64 };
+const QUICK_SYNDIFF = { ...QUICK_GAN, constantSteps: 150, decaySteps: 150, emaDecay: 0.95, blocks: 3, diffChannels: 8, diffChannelMult: [1, 2], diffNdf: 8, diffDiscriminatorLevels: 2, nz: 16, zEmbDim: 32, tEmbDim: 32 };
+const QUICK_CYCLEGAN = { ...QUICK_GAN, constantSteps: 150, decaySteps: 150, blocks: 3, lr: 6e-4 };
+const QUICK_CUT = { ...QUICK_GAN, constantSteps: 75, decaySteps: 75, numPatches: 64 };
 
 /**
  * Every segmenter of the study: three classes (background, axon, myelin). The kit's default of
@@ -78,21 +78,16 @@ const SEGMENTER = { nClasses: 3 };
  * The plan of a profile.
  *
  * quick: the whole study (12 translator runs: SynDiff, CycleGAN and two CUTs per target; 5 TEM
- * segmenters and 45 Tutorship segmenters; every translation and score) in about 15 minutes on the
- * 2-core build machine (wasm, one core per process), measured with other jobs keeping the load
- * at 2-3 (an idle machine is ~1.5x faster). One step at the 32x32 quick patch with these networks
- * cost there: SynDiff 0.45-0.75 s (3 ResNet blocks, diffusive U-Net 8 channels x [1, 2]), CycleGAN
- * 0.13-0.30 s (ngf 8, 3 blocks), CUT 0.28-0.42 s (ngf 8, 5 blocks, the least PatchNCE needs, 64
- * patches), segmenter 0.03-0.05 s (batch 2, base 8, depth 3); at the profile's 64x64 defaults
- * they cost 3.0, 0.77, 2.3 and 0.33 s. Translating a whole 128x128 field: SynDiff (4 reverse
- * steps) ~0.4 s, the others a few ms. So: SynDiff and CycleGAN 240 steps each (SynDiff at 120
- * steps still drew near-constant images: SSIM 0.01 against the truth; at 250, 0.13), CUT 100
- * steps per direction (it draws sharp images early, but two runs per target), every segmenter 100
- * steps (~3.5 s each; the 50 of them ~3 min). Whole quick runs: every translator at 120 steps and
- * segmenters at 150, 828 s (translator training 422 s, translations 107 s, segmenters 252 s,
- * scoring 45 s); this plan with segmenters at 80 steps, 842 s (translators 547 s, translations
- * 100 s, segmenters 151 s, scoring 45 s); this plan as it stands, at a load of ~1.2, 757 s
- * (translators 471 s, translations 95 s, segmenters 153 s, scoring 32 s).
+ * segmenters and 45 Tutorship segmenters; every translation and score). Steps at the 32x32 quick
+ * patch with these networks on the torch engine (one thread per figures job, two jobs on the
+ * 2-core build machine): SynDiff ~0.3-0.47 s (3 ResNet blocks, diffusive U-Net 8 channels x
+ * [1, 2]), CycleGAN ~0.13 s (ngf 8, 3 blocks), CUT ~0.12 s (ngf 8, 5 blocks, the least PatchNCE
+ * needs, 64 patches), segmenter ~0.02 s (batch 2, base 8, depth 3); on wasm they cost 0.45-0.75,
+ * 0.13-0.30, 0.28-0.42 and 0.03-0.05 s, and the profile trained 240, 240, 100 and 100 steps. Such
+ * small networks gain least from the faster engine (each kernel call costs about the same), so
+ * the translators get 300 steps (CUT 150 per direction) and the segmenters keep 100. SynDiff is
+ * the slow one: at 120 steps it still drew near-constant images (SSIM 0.01 against the truth), at
+ * 250 steps 0.13.
  * smoke: wiring only (4 steps, tiny networks, 4 TEM images in 2 folds, 2 test images per domain;
  * SynDiff's EMA at 0.5 so that even 4 steps move its translating weights).
  * paper: the profile defaults, all images, 5 folds.

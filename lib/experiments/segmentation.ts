@@ -17,6 +17,9 @@ import { IntraStylerTrainer } from "../methods/intrastyler.js";
 import { resolveConfig, totalSteps, type Profile, type SegmenterConfig, type SiteConfig } from "../methods/config.js";
 import type { TrainBatch } from "../methods/trainer.js";
 import { segmentationMetrics } from "../analysis/surfaceDistance.js";
+import { dice } from "../analysis/overlap.js";
+import { preprocess } from "../data/loader.js";
+import { readNifti, readNiftiLabels } from "../volume/niftiRead.js";
 import { describe, summarise, type Row } from "../analysis/tables.js";
 import { metricBoxFigure, diceByStrategyFigure, type MetricRow, type StrategyDiceRow } from "../viz/metricBoxFigures.js";
 import { imageGridFigure } from "../viz/imageFigures.js";
@@ -33,6 +36,7 @@ import { carry, derivedManifest, writeDerivedManifest } from "./derive.js";
 import { EAR_MANIFEST } from "./data.js";
 import { EAR_INTRASTYLER, EAR_STRUCTURES, EAR_STRUCTURE_LABELS, earDataset, earSegmenterOverrides, loadImage, loadLabels, oracleManifest, oracleSegmenter } from "./ear.js";
 import { cachedRun, type CachedRun, type RunSpec } from "./runCache.js";
+import { targetNumbers, targetsReading, type Target } from "./claims.js";
 import type { Experiment, ExperimentConfig, ExperimentResult, KeyNumber, NamedFigure, NamedImage, NamedTable } from "./types.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -68,43 +72,50 @@ export interface SegmentationPlan {
   sources: number | "all";
   /** Test cases scored: all, or n balanced over the true styles. */
   testCases: number | "all";
+  /** Translated sources per translation arm whose anatomy the Oracle checks (balanced over the source sites). */
+  anatomyChecks: number;
 }
 
 /**
- * The plan of a profile. quick fits the figure into about 30 minutes on the 2-core build machine
- * (wasm backend, one core per process), the shared IntraStyler run's ~10 included. Measured: a
- * CUT step on a 64x64 slice ~1.0 s, Unified ~1.1 s, IntraStyler ~1.06 s (600 steps, its quick
- * default), a segmenter step (batch 1, base 16) ~0.1 s, translating 60 volumes ~40 s, scoring 24
- * test images ~12 s. So the baseline translators train 200 steps each (~3.5 min), and MultiNets'
- * 200 steps are shared by its three site networks (a step trains the network of the drawn
- * target's site, ~67 each), so that arm costs what one CUT costs; every segmenter trains the
- * profile's 600 steps at batch 1 (~1 min each; batch 1 with foreground oversampling scored the
- * Oracle higher than batch 2 for 400 steps, at half the time). (With 150 translator steps every
- * baseline scored lower still.) smoke translates 3 sources and scores 4 test images (one per
- * true style) with 32x32x16 tiles.
+ * The plan of a profile. quick: every translator trains the profile's 1200 steps, as many as the
+ * shared IntraStyler run's joint steps, so the arms compare at equal budgets; MultiNets' 1200 are
+ * shared by its three site networks (a step trains the drawn target's site, ~400 each), so that
+ * arm costs what one CUT costs. Measured on the 2-core build machine with the torch engine (one
+ * thread per figures job, two jobs): a CUT step on a 64x64 slice 0.23 s alone, 0.34-0.44 s with
+ * the other job running (wasm took ~1.0 s), a segmenter step (batch 1, base 16) 0.04 s; the whole
+ * figure about half an hour. The budget is what limits the translations: the NoDiverse CUT kept
+ * the anatomy at Oracle Dice 0.12 after 1200 steps and 0.41 after 2400 (12 sources; batch 4 for
+ * 1200 steps, the same time as batch 1 for ~2900, 0.40; lr 4e-4, 0.42; lambdaNCE 5, which the CUT
+ * authors suggest for keeping structure, 0.02 at 1200: the NCE term then holds the output to the
+ * ceT1 contrast), so fig-budget-sweep measures where the claims start to hold. Every segmenter
+ * trains 800 steps of batch 1. smoke translates 3 sources and scores 4 test images (one per true
+ * style) with 32x32x16 tiles.
  */
 export function segmentationPlan(profile: Profile): SegmentationPlan {
   switch (profile) {
     case "smoke":
       // 32x32x16 tiles: the profile's 16x16x8 would take 343 tiles per 64x64x32 volume to translate or segment.
-      return { translator: { patch: [32, 32, 16] }, segmenter: earSegmenterOverrides(profile), sources: 3, testCases: 4 };
+      return { translator: { patch: [32, 32, 16] }, segmenter: earSegmenterOverrides(profile), sources: 3, testCases: 4, anatomyChecks: 2 };
     case "quick":
-      return { translator: { constantSteps: 100, decaySteps: 100 }, segmenter: earSegmenterOverrides(profile), sources: "all", testCases: "all" };
+      return { translator: {}, segmenter: earSegmenterOverrides(profile), sources: "all", testCases: "all", anatomyChecks: 12 };
     case "paper":
-      return { translator: {}, segmenter: earSegmenterOverrides(profile), sources: "all", testCases: "all" };
+      return { translator: {}, segmenter: earSegmenterOverrides(profile), sources: "all", testCases: "all", anatomyChecks: 24 };
   }
 }
 
-/** The run spec of an arm's translator (IntraStyler: the run every IntraStyler figure shares). */
-export function segmentationTranslatorSpec(profile: Profile, method: SegmentationTranslatedMethod): RunSpec {
-  if (method === "IntraStyler") return EAR_INTRASTYLER;
-  const m = SEGMENTATION_TRANSLATORS[method];
-  return { method: m, manifest: EAR_MANIFEST, label: `ear-${m}`, overrides: segmentationPlan(profile).translator };
+/**
+ * The run spec of an arm's translator (IntraStyler: the run every IntraStyler figure shares), with
+ * `overrides` over the plan's (the budget sweep's step counts); an override of a plan's value
+ * that equals it leaves the spec, and so the cached run, the same.
+ */
+export function segmentationTranslatorSpec(profile: Profile, method: SegmentationTranslatedMethod, overrides: Record<string, unknown> = {}): RunSpec {
+  const base = method === "IntraStyler" ? EAR_INTRASTYLER : { method: SEGMENTATION_TRANSLATORS[method], manifest: EAR_MANIFEST, label: `ear-${SEGMENTATION_TRANSLATORS[method]}`, overrides: segmentationPlan(profile).translator };
+  return Object.keys(overrides).length ? { ...base, overrides: { ...base.overrides, ...overrides } } : base;
 }
 
 /** Trains (or reuses) an arm's translator. The caller disposes `trainer`. */
-export function trainSegmentationTranslator(cfg: ExperimentConfig, method: SegmentationTranslatedMethod): Promise<CachedRun> {
-  return cachedRun(cfg, segmentationTranslatorSpec(cfg.profile, method));
+export function trainSegmentationTranslator(cfg: ExperimentConfig, method: SegmentationTranslatedMethod, overrides: Record<string, unknown> = {}): Promise<CachedRun> {
+  return cachedRun(cfg, segmentationTranslatorSpec(cfg.profile, method, overrides));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,6 +133,23 @@ export interface SegmentationTrainingSet {
   sites?: Record<string, number>;
   /** Seconds spent translating now (0 when reused). */
   seconds: number;
+  /** Translated labelled sources whose anatomy the Oracle checks (translation arms only). */
+  checks?: AnatomyCheck[];
+}
+
+/** One anatomy check: the Oracle's Dice on a translated source for one structure. */
+export interface SegmentationAnatomyRow {
+  method: string;
+  case: string;
+  structure: string;
+  dice: number;
+}
+
+/** A translated source and the labels of the source it came from. */
+export interface AnatomyCheck {
+  id: string;
+  image: string;
+  label: string;
 }
 
 /** Bump when the way translations or derived sets are made changes (it is part of their ids). */
@@ -222,7 +250,8 @@ export async function translatedSegmentationSet(cfg: ExperimentConfig, method: E
   const manifest = writeDerivedManifest(join(resolve(cfg.runsDir), "datasets", `${id}.json`), m);
   const perSite: Record<string, number> = {};
   if (assign) for (const s of sources) perSite[assign.get(s.id)!] = (perSite[assign.get(s.id)!] ?? 0) + 1;
-  return { manifest, datasetId: id, kind: "offline-translations", volumes: sources.length, ...(assign ? { sites: perSite } : {}), seconds: complete ? 0 : (performance.now() - t0) / 1000 };
+  const checks = checkedSources(sources, plan.anatomyChecks).map((s) => ({ id: s.id, image: fileOf(s), label: s.label! }));
+  return { manifest, datasetId: id, kind: "offline-translations", volumes: sources.length, ...(assign ? { sites: perSite } : {}), seconds: complete ? 0 : (performance.now() - t0) / 1000, checks };
 }
 
 /**
@@ -231,6 +260,7 @@ export async function translatedSegmentationSet(cfg: ExperimentConfig, method: E
  * intraStylerAugmentation).
  */
 export async function onlineSegmentationSet(cfg: ExperimentConfig, intrastyler: CachedRun): Promise<SegmentationTrainingSet> {
+  const t0 = performance.now();
   const d = await earDataset(cfg);
   const sources = segmentationSources(d.subjects, "all");
   const targets = selectSubjects(d, { role: "target", split: "train" });
@@ -242,7 +272,46 @@ export async function onlineSegmentationSet(cfg: ExperimentConfig, intrastyler: 
     subjects: [...carry(sources, "source", { labelUse: "training", split: "train" }), ...carry(targets, "target", { split: "train" })],
   });
   const manifest = writeDerivedManifest(join(resolve(cfg.runsDir), "datasets", `${id}.json`), m);
-  return { manifest, datasetId: id, kind: "online-intrastyler", volumes: sources.length, seconds: 0 };
+  // The anatomy check: some sources translated, each with a random T2 training image as its exemplar.
+  const folder = join(resolve(cfg.runsDir), "datasets", id, "anatomy-check");
+  const rng = new Rng(`anatomy-check:${cfg.seed}`);
+  const chosen = checkedSources(sources, segmentationPlan(cfg.profile).anatomyChecks).map((s) => ({ s, exemplar: targets[rng.int(targets.length)]! }));
+  const fileOf = (s: Subject, e: Subject) => join(folder, `${s.id}_intrastyler-${e.id}.nii.gz`);
+  const done = join(folder, DONE);
+  const complete = existsSync(done) && chosen.every(({ s, exemplar }) => existsSync(fileOf(s, exemplar)));
+  if (!complete) {
+    mkdirSync(folder, { recursive: true });
+    const bar = new ProgressBar("translate anatomy checks (IntraStyler)", chosen.length, { quiet: !cfg.progress });
+    for (const [i, { s, exemplar }] of chosen.entries()) {
+      const out = translateVolume(intrastyler.trainer, intrastyler.config, await loadImage(s), { exemplar: await loadImage(exemplar) });
+      await writeNifti(fileOf(s, exemplar), out);
+      bar.update({ done: i + 1, total: chosen.length, info: `${s.id} in the style of ${exemplar.id}` });
+    }
+    bar.finish();
+    writeFileAtomicSync(done, `${JSON.stringify({ translator: intrastyler.runDir, volumes: chosen.length, finished: new Date().toISOString() }, null, 2)}\n`);
+  }
+  const checks = chosen.map(({ s, exemplar }) => ({ id: s.id, image: fileOf(s, exemplar), label: s.label! }));
+  return { manifest, datasetId: id, kind: "online-intrastyler", volumes: sources.length, seconds: complete ? 0 : (performance.now() - t0) / 1000, checks };
+}
+
+/** The sources whose translations the anatomy check segments: the first n, balanced over the source sites. */
+function checkedSources(sources: readonly Subject[], n: number): Subject[] {
+  return balancedFirst(sources, (s) => s.site, Math.min(n, sources.length));
+}
+
+/**
+ * Whether the translations kept the source anatomy: the Oracle (a T2 segmenter) segments each
+ * checked translation, scored against the labels of the source it came from (mean Dice over the
+ * three structures). Rows per volume and structure.
+ */
+export async function anatomyKept(oracle: CachedRun, method: string, checks: readonly AnatomyCheck[]): Promise<SegmentationAnatomyRow[]> {
+  const rows: SegmentationAnatomyRow[] = [];
+  for (const c of checks) {
+    const pred = segmentVolume(oracle.trainer, oracle.config, preprocess(await readNifti(c.image), undefined).image);
+    const d = dice(pred, await readNiftiLabels(c.label), [...EAR_STRUCTURE_LABELS]);
+    EAR_STRUCTURE_LABELS.forEach((l, k) => rows.push({ method, case: c.id, structure: EAR_STRUCTURES[l]!, dice: d[k]! }));
+  }
+  return rows;
 }
 
 /**
@@ -286,7 +355,7 @@ export interface SegmentationArm {
  * sources, the Oracle on labelled T2 training images, the offline arms on translated sources,
  * IntraStyler with online augmentation. Every arm's segmenter has the same config.
  */
-export async function trainSegmentationArm(cfg: ExperimentConfig, method: SegmentationMethod): Promise<SegmentationArm> {
+export async function trainSegmentationArm(cfg: ExperimentConfig, method: SegmentationMethod, opts: { translatorOverrides?: Record<string, unknown> } = {}): Promise<SegmentationArm> {
   const plan = segmentationPlan(cfg.profile);
   const segSpec = (manifest: string, transform?: RunSpec["transform"]): RunSpec => ({ method: "segmenter", manifest, label: `ear-seg-${method.toLowerCase()}`, overrides: plan.segmenter, ...(transform ? { transform } : {}) });
   const clock = () => performance.now() / 1000;
@@ -304,7 +373,7 @@ export async function trainSegmentationArm(cfg: ExperimentConfig, method: Segmen
     return { method, segmenter: seg, trainingSet: set, runs: [seg.runDir], seconds: { translator: 0, translations: 0, segmenter: clock() - t } };
   }
   const t0 = clock();
-  const translator = await trainSegmentationTranslator(cfg, method);
+  const translator = await trainSegmentationTranslator(cfg, method, opts.translatorOverrides);
   const t1 = clock();
   try {
     const set = method === "IntraStyler" ? await onlineSegmentationSet(cfg, translator) : await translatedSegmentationSet(cfg, method, translator);
@@ -522,6 +591,7 @@ export function segmentationNumbers(rows: readonly SegmentationCaseRow[], method
     const named = meanDice(m, (c) => c.site !== "ukm");
     const mixed = meanDice(m, (c) => c.site === "ukm");
     out[`ukmGap.${m}`] = r4(named - mixed);
+    out[`dice3ukm.${m}`] = r4(mixed);
   }
   const baselines = SEGMENTATION_BASELINES.filter((m) => methods.includes(m));
   if (methods.includes("IntraStyler") && baselines.length) {
@@ -537,6 +607,46 @@ export function segmentationNumbers(rows: readonly SegmentationCaseRow[], method
   const perStyle = new Map<string, Set<string>>();
   for (const r of rows) perStyle.set(r.trueStyle, (perStyle.get(r.trueStyle) ?? new Set()).add(r.case));
   out["testCasesByStyle"] = [...perStyle.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v.size}`).join(", ");
+  return out;
+}
+
+/** anatomy.<method>: the mean over checked translations and structures of the Oracle's Dice against the source labels. */
+export function segmentationAnatomyNumbers(anatomy: readonly SegmentationAnatomyRow[]): Record<string, KeyNumber> {
+  const out: Record<string, KeyNumber> = {};
+  for (const m of [...new Set(anatomy.map((r) => r.method))]) {
+    const sel = anatomy.filter((r) => r.method === m);
+    out[`anatomy.${m}`] = Math.round((sel.reduce((a, r) => a + r.dice, 0) / sel.length) * 1e4) / 1e4;
+  }
+  if (anatomy.length) out["anatomyChecks"] = new Set(anatomy.map((r) => r.case)).size;
+  return out;
+}
+
+/** The gain over NoAdapt every translation arm must reach, and the anatomy a translation must keep (Oracle Dice). */
+export const SEGMENTATION_GAIN_TARGET = 0.1;
+export const ANATOMY_TARGET = 0.6;
+
+/**
+ * The figure's targets (issue: "figures that test the papers' claims"): every translation arm
+ * beats NoAdapt by SEGMENTATION_GAIN_TARGET median mean Dice; IntraStyler >= NoDiverse overall and
+ * >= Unified and MultiNets on the ukm site (its two hidden scanner styles), within the tie margin;
+ * CUT's (NoDiverse) and IntraStyler's translations keep the anatomy (the Oracle finds the source
+ * structures at mean Dice >= ANATOMY_TARGET).
+ */
+export function segmentationTargets(numbers: Record<string, KeyNumber>, methods: readonly string[]): Target[] {
+  const n = (k: string): number | null => (typeof numbers[k] === "number" ? (numbers[k] as number) : null);
+  const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+  const has = (m: string) => methods.includes(m);
+  const out: Target[] = [];
+  for (const m of ["NoDiverse", "MultiNets", "Unified", "IntraStyler"].filter(has)) {
+    if (has("NoAdapt")) out.push({ id: `gainOverNoAdapt.${m}`, claim: `${m} beats NoAdapt`, measure: "gain in median mean Dice", measured: diff(n(`dice3.${m}`), n("dice3.NoAdapt")), op: ">=", threshold: SEGMENTATION_GAIN_TARGET });
+  }
+  if (has("IntraStyler") && has("NoDiverse")) out.push({ id: "intraStylerVsNoDiverse", claim: "IntraStyler >= NoDiverse", measure: "difference in median mean Dice", measured: diff(n("dice3.IntraStyler"), n("dice3.NoDiverse")), op: ">=", threshold: -SEGMENTATION_DICE_TIE });
+  for (const m of ["Unified", "MultiNets"].filter(has)) {
+    if (has("IntraStyler")) out.push({ id: `intraStylerVs${m}OnUkm`, claim: `IntraStyler >= ${m} on the mixed ukm site`, measure: "difference in median mean Dice on ukm", measured: diff(n("dice3ukm.IntraStyler"), n(`dice3ukm.${m}`)), op: ">=", threshold: -SEGMENTATION_DICE_TIE });
+  }
+  for (const m of ["NoDiverse", "IntraStyler"].filter(has)) {
+    if (`anatomy.${m}` in numbers) out.push({ id: `anatomyKept.${m}`, claim: `${m === "NoDiverse" ? "CUT's (NoDiverse)" : "IntraStyler's"} translations keep the anatomy`, measure: "Oracle Dice vs the source labels", measured: n(`anatomy.${m}`), op: ">=", threshold: ANATOMY_TARGET });
+  }
   return out;
 }
 
@@ -612,11 +722,18 @@ export function segmentationPlanNote(profile: Profile): string {
 }
 
 /** Assembles the experiment's result from the evaluated arms. */
-export function segmentationResult(cfg: ExperimentConfig, test: readonly SegmentationTestCase[], arms: readonly SegmentationArm[], evaluations: readonly SegmentationArmEvaluation[], seconds: number): ExperimentResult {
+export function segmentationResult(
+  cfg: ExperimentConfig,
+  test: readonly SegmentationTestCase[],
+  arms: readonly SegmentationArm[],
+  evaluations: readonly SegmentationArmEvaluation[],
+  seconds: number,
+  anatomy: readonly SegmentationAnatomyRow[] = [],
+): ExperimentResult {
   const rows = evaluations.flatMap((e) => e.rows);
   const methods = evaluations.map((e) => e.method);
   const { figures, images } = segmentationFigures({ rows, test, evaluations, profile: cfg.profile });
-  const numbers = segmentationNumbers(rows, methods);
+  const numbers = { ...segmentationNumbers(rows, methods), ...segmentationAnatomyNumbers(anatomy) };
   numbers["emptyPenaltyMm"] = test.length ? Math.round(segmentationEmptyPenaltyMm(test[0]!.labels) * 100) / 100 : null;
   for (const a of arms) numbers[`seconds.${a.method}`] = Math.round(a.seconds.translator + a.seconds.translations + a.seconds.segmenter);
   const timing: Row[] = arms.map((a) => {
@@ -641,8 +758,18 @@ export function segmentationResult(cfg: ExperimentConfig, test: readonly Segment
     { name: "summary", rows: segmentationSummary(rows), caption: "Summary per method and structure (median, IQR, mean, sd, n)" },
     { name: "true-style", rows: segmentationDiceByTrueStyle(rows), caption: "Mean Dice of the three structures per test image, summarised per method and true style" },
     { name: "arms", rows: timing, caption: "What each arm trained on, what was reused, and the seconds it took" },
+    ...(anatomy.length ? [{ name: "anatomy", rows: anatomy as unknown as Row[], caption: "Anatomy kept: the Oracle's Dice on each checked translation against its source's labels, per structure" }] : []),
   ];
-  const reading = segmentationReading(numbers, { profile: cfg.profile, methods, notes: [segmentationPlanNote(cfg.profile), `Empty structures: a missed or spurious structure counts ${numbers["emptyPenaltyMm"]} mm (the field-of-view diagonal) in ASSD and HD95.`] });
+  const targets = segmentationTargets(numbers, methods);
+  Object.assign(numbers, targetNumbers(targets));
+  const anatomyNote = anatomy.length
+    ? `Anatomy kept (the Oracle's segmentation of ${numbers["anatomyChecks"]} translated sources per arm against their ceT1 labels, mean Dice): ${[...new Set(anatomy.map((r) => r.method))].map((m) => `${m} ${(numbers[`anatomy.${m}`] as number).toFixed(3)}`).join(", ")}.`
+    : "";
+  const reading = segmentationReading(numbers, {
+    profile: cfg.profile,
+    methods,
+    notes: [anatomyNote, targetsReading(targets, cfg.profile), segmentationPlanNote(cfg.profile), `Empty structures: a missed or spurious structure counts ${numbers["emptyPenaltyMm"]} mm (the field-of-view diagonal) in ASSD and HD95.`].filter(Boolean),
+  });
   return {
     name: "fig-segmentation",
     title: "Segmentation with synthetic target images (IntraStyler Fig. 5) on the ear phantom",
@@ -658,7 +785,7 @@ export function segmentationResult(cfg: ExperimentConfig, test: readonly Segment
   };
 }
 
-/** Runs the whole figure: every arm in turn (trained or reused), scored on the test set. */
+/** Runs the whole figure: every arm in turn (trained or reused), scored on the test set; then the Oracle checks the translation arms' anatomy. */
 export async function runSegmentationFigure(cfg: ExperimentConfig, methods: readonly SegmentationMethod[] = SEGMENTATION_METHODS): Promise<ExperimentResult> {
   const t0 = performance.now();
   const test = await loadSegmentationTestSet(cfg);
@@ -673,7 +800,16 @@ export async function runSegmentationFigure(cfg: ExperimentConfig, methods: read
       disposeSegmentationArm(arm);
     }
   }
-  return segmentationResult(cfg, test, arms, evaluations, (performance.now() - t0) / 1000);
+  const anatomy: SegmentationAnatomyRow[] = [];
+  if (methods.includes("Oracle") && arms.some((a) => a.trainingSet.checks?.length)) {
+    const oracle = await oracleSegmenter(cfg, segmentationPlan(cfg.profile).segmenter);
+    try {
+      for (const a of arms) if (a.trainingSet.checks?.length) anatomy.push(...(await anatomyKept(oracle, a.method, a.trainingSet.checks)));
+    } finally {
+      oracle.trainer.dispose();
+    }
+  }
+  return segmentationResult(cfg, test, arms, evaluations, (performance.now() - t0) / 1000, anatomy);
 }
 
 export const segmentationFigure: Experiment = {

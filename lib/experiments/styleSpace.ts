@@ -2,6 +2,7 @@
 // the trained style encoder, mapped to 2D by PCA, clustered by K-means with the silhouette's k and
 // one TypiClust exemplar per cluster; scored by the adjusted Rand index against the phantom's true
 // styles (the hidden split of "ukm" included) and against the named sub-datasets (sites).
+import { targetNumbers, targetsReading, type Target } from "./claims.js";
 import type { Row } from "../analysis/tables.js";
 import { clusterAgreement } from "../analysis/styleSpace.js";
 import { silhouetteFigure, stylePcaFigure } from "../viz/styleSpaceFigures.js";
@@ -134,6 +135,11 @@ export function styleSpaceReading(data: StyleSpaceData): string {
   return parts.join(" ");
 }
 
+/** The style-space target: the silhouette-chosen clusters recover the true styles (ARI >= 0.8). */
+export function styleSpaceTargets(data: StyleSpaceData): Target[] {
+  return [{ id: "styleClustersRecoverTrueStyles", claim: "the style clusters recover the true scanner styles", measure: "ARI against the true styles", measured: data.ariTrueStyle, op: ">=", threshold: 0.8 }];
+}
+
 /** Assembles the result (figures, tables, numbers, reading) from an analysis. */
 export function styleSpaceResult(data: StyleSpaceData, run: StyleRun, seconds: number): ExperimentResult {
   const figs = styleSpaceFigures(data);
@@ -154,8 +160,8 @@ export function styleSpaceResult(data: StyleSpaceData, run: StyleRun, seconds: n
       { name: "ari", rows: tables.agreement, caption: "Adjusted Rand index of the clusters" },
       { name: "clusters", rows: tables.clusters, caption: "Clusters: size, exemplar, and the true styles and sites of their members" },
     ],
-    numbers: { ...styleSpaceNumbers(data), trainedNow: run.trained, runSeconds: roundTo(run.seconds, 1), analysisSeconds: roundTo(data.seconds, 1), analysisFromCache: data.fromCache },
-    reading: styleSpaceReading(data),
+    numbers: { ...styleSpaceNumbers(data), ...targetNumbers(styleSpaceTargets(data)), trainedNow: run.trained, runSeconds: roundTo(run.seconds, 1), analysisSeconds: roundTo(data.seconds, 1), analysisFromCache: data.fromCache },
+    reading: [styleSpaceReading(data), targetsReading(styleSpaceTargets(data), data.profile)].join(" "),
     runs: [run.runDir],
     seconds,
   };

@@ -66,6 +66,8 @@ export interface Experiment {
   title: string;
   /** What it reproduces or teaches, one line. */
   summary: string;
+  /** Run only when named (`figures --only NAME`): a costly extra; a plain `figures` keeps its last files. */
+  byNameOnly?: boolean;
   run(cfg: ExperimentConfig): Promise<ExperimentResult>;
 }
 

@@ -1,5 +1,6 @@
-// Executes every notebooks/*.ipynb headlessly with nbclient (Debian's python3-nbclient) on the
-// project's own tslab kernel at the smoke profile, fails on any cell error (notebook, cell index,
+// Checks that every committed notebooks/*.ipynb carries its outputs (`npm run notebooks` at the
+// quick profile: figures as PNG, no errors), then executes each headlessly with nbclient (Debian's
+// python3-nbclient) on the project's own tslab kernel at the smoke profile, fails on any cell error (notebook, cell index,
 // the cell's source and its error text), checks that every plotly output is an object bundle with
 // a PNG fallback, prints how long each notebook took, and opens one exported HTML figure in
 // headless Chromium to check that it drew.
@@ -15,18 +16,17 @@
 // UNPAIRED_NOTEBOOKS=02,05 runs only those notebooks; UNPAIRED_CELL_TIMEOUT (s, default 600).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PNG } from "pngjs";
-import { KERNEL_NAME, KERNELSPEC, privateJupyterEnv, registerTslabKernel } from "../../scripts/notebook-kernel.js";
+import { KERNEL_NAME, KERNELSPEC, registerTslabKernel } from "../../scripts/notebook-kernel.js";
+import { cellText as text, executeNotebook, notebookPython, plotlyOutputProblems, pngOutputs, runProcess, type NotebookJson } from "../../scripts/notebook-exec.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NOTEBOOK_DIR = join(ROOT, "notebooks");
-const DRIVER = join(ROOT, "test", "e2e", "run_notebooks.py");
-const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const CELL_TIMEOUT_S = Number(process.env["UNPAIRED_CELL_TIMEOUT"] ?? 600);
 
 // UNPAIRED_NOTEBOOKS=02,05 runs only the notebooks whose names start with one of these.
@@ -34,19 +34,6 @@ const only = (process.env["UNPAIRED_NOTEBOOKS"] ?? "").split(",").map((s) => s.t
 const notebooks = (existsSync(NOTEBOOK_DIR) ? readdirSync(NOTEBOOK_DIR).filter((f) => f.endsWith(".ipynb") && !f.startsWith(".")).sort() : []).filter(
   (f) => only.length === 0 || only.some((p) => f.startsWith(p)),
 );
-
-/** The Python with nbclient (Debian's /usr/bin/python3, or UNPAIRED_PYTHON); fails with the apt-get line. */
-function notebookPython(): string {
-  const exe = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
-  try {
-    execFileSync(exe, ["-c", "import nbclient, nbformat, jupyter_client"], { stdio: "pipe" });
-  } catch {
-    throw new Error(
-      `${exe} cannot import nbclient, nbformat and jupyter_client. Install them with: sudo apt-get install -y python3-nbclient python3-nbformat python3-jupyter-client (or set UNPAIRED_PYTHON to a Python that has them).`,
-    );
-  }
-  return exe;
-}
 
 /** Every lib/**.ts (not .d.ts) with its dist/**.js, for the freshness check. */
 function staleOutputs(): string[] {
@@ -64,35 +51,6 @@ function staleOutputs(): string[] {
   walk(join(ROOT, "lib"));
   return stale;
 }
-
-/** Runs a command to the end, collecting its output; never throws for a non-zero exit. */
-function runProcess(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
-interface Summary {
-  notebook: string;
-  kernel: string;
-  seconds: number;
-  cells: { index: number; seconds: number }[];
-  error: { cell: number | null; source?: string; text: string } | null;
-}
-
-interface NotebookJson {
-  nbformat: number;
-  nbformat_minor: number;
-  metadata: { kernelspec?: { name?: string; display_name?: string; language?: string } };
-  cells: { cell_type: string; source: string | string[]; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
-}
-
-const text = (s: string | string[]) => (Array.isArray(s) ? s.join("") : s);
 
 let python = "";
 let tmp = "";
@@ -134,7 +92,7 @@ after(() => {
   else rmSync(tmp, { recursive: true, force: true });
 });
 
-test("there are notebooks, committed without outputs, on the tslab kernel, reading UNPAIRED_PROFILE first", () => {
+test("there are notebooks, committed cleared or with their quick-profile outputs (npm run notebooks), on the tslab kernel, reading UNPAIRED_PROFILE first", () => {
   assert.ok(notebooks.length > 0, `no notebooks in ${NOTEBOOK_DIR}`);
   const problems: string[] = [];
   for (const name of notebooks) {
@@ -148,12 +106,28 @@ test("there are notebooks, committed without outputs, on the tslab kernel, readi
     if (nb.nbformat !== 4 || nb.nbformat_minor < 4) problems.push(`${name}: nbformat ${nb.nbformat}.${nb.nbformat_minor}, expected 4.5`);
     const ks = nb.metadata?.kernelspec;
     if (ks?.name !== KERNELSPEC.name) problems.push(`${name}: metadata.kernelspec ${JSON.stringify(ks)}; use ${JSON.stringify(KERNELSPEC)}`);
-    const withOutputs = nb.cells.map((c, i) => [c, i] as const).filter(([c]) => (c.outputs ?? []).length > 0).map(([, i]) => i);
-    if (withOutputs.length > 0) problems.push(`${name}: cells ${withOutputs.join(", ")} hold stored outputs; clear them before committing`);
     const firstCode = nb.cells.find((c) => c.cell_type === "code");
     if (!firstCode || !text(firstCode.source).includes("UNPAIRED_PROFILE")) {
       problems.push(`${name}: the first code cell must set the profile from process.env.UNPAIRED_PROFILE (CI runs the notebooks at "smoke")`);
     }
+    // The committed outputs: written by npm run notebooks at the quick profile, every code cell
+    // run, no error among them, the figures there as PNG (what GitHub shows).
+    const run = nb.metadata?.unpaired;
+    const anyOutputs = nb.cells.some((c) => (c.outputs ?? []).length > 0);
+    if (!run) {
+      // Not yet executed by npm run notebooks: then it must hold no stray outputs either.
+      if (anyOutputs) problems.push(`${name}: holds outputs but no metadata.unpaired; commit it executed by npm run notebooks, or cleared`);
+      continue;
+    }
+    if (run.profile !== "quick") problems.push(`${name}: metadata.unpaired.profile is ${JSON.stringify(run.profile)}; commit it executed by npm run notebooks (quick profile)`);
+    const code = nb.cells.filter((c) => c.cell_type === "code");
+    const unrun = code.map((c, i) => [c, i] as const).filter(([c]) => typeof c.execution_count !== "number").map(([, i]) => i);
+    if (unrun.length) problems.push(`${name}: code cells ${unrun.join(", ")} were not executed`);
+    const errors = nb.cells.flatMap((c, i) => ((c.outputs ?? []).some((o) => o.output_type === "error") ? [i] : []));
+    if (errors.length) problems.push(`${name}: cells ${errors.join(", ")} hold error outputs`);
+    const plots = plotlyOutputProblems(nb);
+    problems.push(...plots.problems.map((p) => `${name}: ${p}`));
+    if (pngOutputs(nb) === 0) problems.push(`${name}: no figure output (image/png) is committed`);
   }
   assert.deepEqual(problems, []);
 });
@@ -161,23 +135,19 @@ test("there are notebooks, committed without outputs, on the tslab kernel, readi
 for (const name of notebooks) {
   test(`notebook ${name} runs at the smoke profile`, async () => {
     const executed = join(tmp, "executed", name);
-    const summaryPath = join(tmp, "executed", `${name}.summary.json`);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...privateJupyterEnv(join(tmp, "jupyter")),
-      UNPAIRED_PROFILE: "smoke",
-      UNPAIRED_RUNS: join(tmp, "runs"),
-      UNPAIRED_FIGURES: join(tmp, "figures"),
-    };
-    const r = await runProcess(python, [DRIVER, join(NOTEBOOK_DIR, name), "--out", executed, "--summary", summaryPath, "--cwd", NOTEBOOK_DIR, "--timeout", String(CELL_TIMEOUT_S), "--kernel", KERNEL_NAME], {
-      cwd: NOTEBOOK_DIR,
-      env,
+    const r = await executeNotebook(name, {
+      python,
+      jupyterDir: join(tmp, "jupyter"),
+      executed,
+      summary: join(tmp, "executed", `${name}.summary.json`),
+      env: { UNPAIRED_PROFILE: "smoke", UNPAIRED_RUNS: join(tmp, "runs"), UNPAIRED_FIGURES: join(tmp, "figures") },
+      cellTimeout: CELL_TIMEOUT_S,
     });
-    if (r.code !== 0 || !existsSync(summaryPath)) {
+    const summary = r.summary;
+    if (!summary) {
       failed = true;
       assert.fail(`${name}: the nbclient driver failed (exit ${r.code}):\n${r.output.slice(-4000)}`);
     }
-    const summary = JSON.parse(readFileSync(summaryPath, "utf8")) as Summary;
     const slowest = [...summary.cells].sort((a, b) => b.seconds - a.seconds)[0];
     timings.push({ notebook: name, seconds: summary.seconds, slowest: slowest ? `${slowest.index}: ${slowest.seconds.toFixed(1)} s` : "none" });
     console.log(`${name}: ${summary.seconds.toFixed(1)} s (${summary.cells.map((c) => `cell ${c.index} ${c.seconds.toFixed(1)} s`).join(", ")})`);
@@ -193,23 +163,9 @@ for (const name of notebooks) {
     // Plotly outputs: an object with data and layout (JupyterLab's renderer needs an object, not a
     // JSON string), and an image/png fallback for front ends without the renderer.
     const nb = JSON.parse(readFileSync(executed, "utf8")) as NotebookJson;
-    const problems: string[] = [];
-    let figures = 0;
-    nb.cells.forEach((cell, i) => {
-      for (const out of cell.outputs ?? []) {
-        const bundle = out.data?.[PLOTLY_MIME];
-        if (bundle === undefined) continue;
-        figures++;
-        const b = bundle as { data?: unknown; layout?: unknown };
-        if (typeof bundle !== "object" || bundle === null || Array.isArray(bundle)) problems.push(`cell ${i}: ${PLOTLY_MIME} is a ${Array.isArray(bundle) ? "list" : typeof bundle}, not an object`);
-        else if (!Array.isArray(b.data) || typeof b.layout !== "object" || b.layout === null) problems.push(`cell ${i}: ${PLOTLY_MIME} lacks data (list) / layout (object): keys ${Object.keys(bundle)}`);
-        const png = out.data?.["image/png"];
-        const bytes = typeof png === "string" ? Buffer.from(png, "base64") : undefined;
-        if (!bytes || bytes.length < 100 || bytes.toString("latin1", 1, 4) !== "PNG") problems.push(`cell ${i}: a plotly output without an image/png fallback`);
-      }
-    });
-    assert.deepEqual(problems, [], `${name}: plotly outputs`);
-    console.log(`${name}: ${figures} plotly figure(s), each an object bundle with a PNG fallback`);
+    const plots = plotlyOutputProblems(nb);
+    assert.deepEqual(plots.problems, [], `${name}: plotly outputs`);
+    console.log(`${name}: ${plots.figures} plotly figure(s), each an object bundle with a PNG fallback`);
   });
 }
 
