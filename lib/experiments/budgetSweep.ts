@@ -7,7 +7,7 @@
 // alone trains for longer than the quick figures together), so `npm run figures` runs it only by
 // name: `npm run figures -- --only fig-budget-sweep`.
 import { totalSteps, resolveConfig, type Profile } from "../methods/config.js";
-import type { Row } from "../analysis/tables.js";
+import { describe, type Row } from "../analysis/tables.js";
 import { budgetSweepFigure } from "../viz/budgetSweepFigure.js";
 import { targetsReading, targetNumbers, type Target } from "./claims.js";
 import { oracleSegmenter } from "./ear.js";
@@ -43,10 +43,7 @@ export interface BudgetPoint {
   runDir: string;
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
+const median = (xs: readonly number[]): number => describe(xs).median;
 
 /** Runs the sweep: every budget's translator, translations, anatomy check and segmenter (each cached). */
 export async function runBudgetSweep(cfg: ExperimentConfig, steps: readonly number[] = budgetSweepSteps(cfg.profile)): Promise<ExperimentResult> {
