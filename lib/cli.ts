@@ -12,6 +12,14 @@ import { loadManifest } from "./data/manifest.js";
 import { trainRun } from "./train/run.js";
 import { translateFile } from "./train/translate.js";
 import { METHODS, PROFILES, type Profile } from "./methods/config.js";
+import { writeBrainExample } from "./data/brainExample.js";
+import { preprocess } from "./data/loader.js";
+import { selectSubjects } from "./data/manifest.js";
+import { histogramMatch } from "./analysis/histogramMatch.js";
+import { nonZeroMask, scoreTranslation } from "./analysis/translationScore.js";
+import { readNifti, readNiftiLabels } from "./volume/niftiRead.js";
+import { writeNifti } from "./volume/niftiWrite.js";
+import { makeVolume } from "./volume/volume.js";
 import { EXPERIMENTS, experimentConfig, runFigures } from "./experiments/index.js";
 
 const USAGE = `usage: unpaired-lab <command> [options]
@@ -34,6 +42,18 @@ commands:
   translate     translate (or segment) a NIfTI volume with a trained run
                   --run runs/NAME --input FILE --output FILE
                   [--exemplar FILE | --site NAME | --reverse]
+  brain-example write unpaired T1 and T2 brain MRI built from Debian's mricron-data (Colin27
+                skull-stripped T1, a T2 rendered from its anatomy; test T1s with a co-registered
+                T2 and brain mask), plus manifest.json
+                  --out DIR  [--templates /usr/share/mricron/templates] [--seed N] [--spacing MM]
+                  [--count t1=8,t2=8,test=4] [--deformation MM] [--quiet]
+  histmatch     the baseline of a translation: an image histogram-matched to reference images
+                (brain voxels, on the training scale [-1, 1]; -1 outside the brain)
+                  --input FILE --reference FILE,FILE... | --reference manifest.json (its target
+                  training images)  --out FILE  [--invert] [--mask FILE]
+  compare       score a translation against a co-registered truth within a mask: SSIM and mean
+                absolute error, each image on its own masked percentile scale
+                  --prediction FILE --truth FILE [--mask FILE (default: the truth's non-zero voxels)] [--json]
   figures       run the experiments and write figures/ (NAME.html/.png/.svg/.csv/.md and
                 manifest.json); trained models are cached in runs/ and reused
                   [--profile smoke|quick|paper] [--only NAME,NAME] [--seed N]
@@ -122,6 +142,80 @@ async function phantom(args: string[]): Promise<void> {
   });
   bar.finish();
   console.log(manifest);
+}
+
+async function brainExample(args: string[]): Promise<void> {
+  const o = options("brain-example", args, {
+    out: { type: "string" },
+    templates: { type: "string" },
+    seed: { type: "string" },
+    spacing: { type: "string" },
+    count: { type: "string" },
+    deformation: { type: "string" },
+    quiet: { type: "boolean" },
+  });
+  if (!o.out) throw new UnpairedError("BAD_OPTION", "brain-example: --out DIR is required (the folder to write the volumes and manifest.json into)");
+  const num = (flag: string, v: string | undefined, integer: boolean) => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new UnpairedError("BAD_OPTION", `brain-example: --${flag} ${v} must be a ${integer ? "whole " : ""}number`);
+    return x;
+  };
+  const seed = num("seed", o.seed, true);
+  const spacing = num("spacing", o.spacing, false);
+  const deformation = num("deformation", o.deformation, false);
+  const count = countOption(o.count);
+  if (typeof count === "number") throw new UnpairedError("BAD_OPTION", "brain-example: --count takes t1=N,t2=N,test=N");
+  if (count) for (const k of Object.keys(count)) if (!["t1", "t2", "test"].includes(k)) throw new UnpairedError("BAD_OPTION", `brain-example: unknown count "${k}"; its parts are t1, t2, test`);
+  const bar = new ProgressBar("brain-example", 1, { quiet: Boolean(o.quiet) });
+  const ex = await writeBrainExample(o.out, {
+    ...(o.templates ? { templates: o.templates } : {}),
+    ...(seed === undefined ? {} : { seed }),
+    ...(spacing === undefined ? {} : { spacing }),
+    ...(deformation === undefined ? {} : { deformationMm: deformation }),
+    ...(count ? { counts: count } : {}),
+    onProgress: (e) => bar.update(e),
+  });
+  bar.finish();
+  console.log(ex.manifestPath);
+}
+
+async function histmatchCommand(args: string[]): Promise<void> {
+  const o = options("histmatch", args, { input: { type: "string" }, reference: { type: "string" }, out: { type: "string" }, invert: { type: "boolean" }, mask: { type: "string" } });
+  for (const k of ["input", "reference", "out"] as const) if (!o[k]) throw new UnpairedError("BAD_OPTION", `histmatch: --${k} is required`);
+  const refs = o.reference!.endsWith(".json")
+    ? selectSubjects(await loadManifest(o.reference!), { role: "target", split: "train" }).map((s) => s.image)
+    : o.reference!.split(",").map((f) => f.trim()).filter((f) => f);
+  if (!refs.length) throw new UnpairedError("BAD_OPTION", `histmatch: --reference ${o.reference} names no image (a manifest needs target training subjects)`);
+  const pooled: number[] = [];
+  for (const f of refs) {
+    const raw = await readNifti(f);
+    const n = preprocess(raw, undefined).image;
+    const m = nonZeroMask(raw);
+    for (let i = 0; i < m.length; i++) if (m[i]) pooled.push(n.data[i]!);
+  }
+  const raw = await readNifti(o.input!);
+  const input = preprocess(raw, undefined).image;
+  const mask = o.mask ? (await readNiftiLabels(o.mask)).data : nonZeroMask(raw);
+  if (mask.length !== input.data.length) throw new UnpairedError("BAD_VOLUME", `histmatch: ${o.mask} has ${mask.length} voxels and ${o.input} ${input.data.length}; give a mask on the input's grid`);
+  const out = histogramMatch(input.data, pooled, { mask, invert: Boolean(o.invert), background: -1 });
+  await writeNifti(o.out!, makeVolume(out, input.shape, input.spacing, input.affine), { description: `histogram-matched to ${refs.length} reference(s)` });
+  console.log(o.out);
+}
+
+async function compareCommand(args: string[]): Promise<void> {
+  const o = options("compare", args, { prediction: { type: "string" }, truth: { type: "string" }, mask: { type: "string" }, json: { type: "boolean" } });
+  for (const k of ["prediction", "truth"] as const) if (!o[k]) throw new UnpairedError("BAD_OPTION", `compare: --${k} is required`);
+  const prediction = await readNifti(o.prediction!);
+  const truth = await readNifti(o.truth!);
+  const mask = o.mask ? (await readNiftiLabels(o.mask)).data : nonZeroMask(truth);
+  if (mask.length !== truth.data.length) throw new UnpairedError("BAD_VOLUME", `compare: ${o.mask} has ${mask.length} voxels and ${o.truth} ${truth.data.length}; give a mask on the truth's grid`);
+  if (prediction.shape.some((n, a) => n !== truth.shape[a]) || prediction.shape.length !== truth.shape.length) {
+    throw new UnpairedError("BAD_VOLUME", `compare: ${o.prediction} is [${prediction.shape}] and ${o.truth} [${truth.shape}]; the truth must be co-registered with the translated input (same grid)`);
+  }
+  const s = scoreTranslation(prediction, truth, mask);
+  if (o.json) console.log(JSON.stringify({ prediction: o.prediction, truth: o.truth, ...s }));
+  else console.log(`masked SSIM ${s.ssim.toFixed(4)}, masked MAE ${s.mae.toFixed(4)} (${s.voxels} voxels in the mask)`);
 }
 
 async function validate(args: string[]): Promise<void> {
@@ -288,6 +382,18 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "figures") {
     await figuresCommand(rest);
+    return 0;
+  }
+  if (command === "brain-example") {
+    await brainExample(rest);
+    return 0;
+  }
+  if (command === "histmatch") {
+    await histmatchCommand(rest);
+    return 0;
+  }
+  if (command === "compare") {
+    await compareCommand(rest);
     return 0;
   }
   if (command === "validate") {

@@ -25,6 +25,7 @@ export { gaussianSmooth, gaussianSmoothVolume, gaussianKernel1d, type GaussianOp
 export * from "./data/loader.js";
 export { writePhantom, phantomPlan, PHANTOM_KINDS, type PhantomKind, type PhantomPlan, type PhantomEntry } from "./data/phantoms/write.js";
 export * from "./data/phantoms/index.js";
+export * from "./data/brainExample.js";
 
 // Networks, losses, methods and training.
 export * as nn from "./nn/index.js";

@@ -16,3 +16,5 @@ export * from "./rand.js";
 export * from "./slerp.js";
 export * from "./styleSpace.js";
 export * from "./tables.js";
+export * from "./histogramMatch.js";
+export * from "./translationScore.js";

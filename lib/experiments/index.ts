@@ -8,6 +8,7 @@ import { interpolationExperiment } from "./interpolation.js";
 import { segmentationFigure } from "./segmentation.js";
 import { pseudoLabelsExperiment } from "./pseudoLabels.js";
 import { budgetSweepExperiment } from "./budgetSweep.js";
+import { realMriExperiment } from "./realMri.js";
 
 export * from "./types.js";
 export * from "./runCache.js";
@@ -24,6 +25,7 @@ export * from "./segmentation.js";
 export * from "./pseudoLabels.js";
 export * from "./claims.js";
 export * from "./budgetSweep.js";
+export * from "./realMri.js";
 
 /** Every experiment `npm run figures` knows, in the order it runs them (those run by name only last). */
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -34,4 +36,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   segmentationFigure,
   pseudoLabelsExperiment,
   budgetSweepExperiment,
+  realMriExperiment,
 ];
