@@ -10,7 +10,7 @@ import { ProgressBar } from "./util/progress.js";
 import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
 import { loadManifest } from "./data/manifest.js";
 import { trainRun } from "./train/run.js";
-import { translateFile } from "./train/translate.js";
+import { translateFile } from "./inference/translate.js";
 import { METHODS, PROFILES, type Profile } from "./methods/config.js";
 import { writeBrainExample } from "./data/brainExample.js";
 import { preprocess } from "./data/loader.js";
@@ -40,7 +40,7 @@ commands:
                   --manifest FILE [--data-root DIR] [--profile smoke|quick|paper]
                   --out runs/NAME [--resume] [--set key=value ...] [--quiet]
   translate     translate (or segment) a NIfTI volume with a trained run
-                  --run runs/NAME --input FILE --output FILE
+                  --run runs/NAME --input FILE --out FILE (--output FILE also works)
                   [--exemplar FILE | --site NAME | --reverse]
   brain-example write unpaired T1 and T2 brain MRI built from Debian's mricron-data (Colin27
                 skull-stripped T1, a T2 rendered from its anatomy; test T1s with a co-registered
@@ -278,23 +278,28 @@ async function translateCommand(args: string[]): Promise<void> {
   const o = options("translate", args, {
     run: { type: "string" },
     input: { type: "string" },
+    out: { type: "string" },
     output: { type: "string" },
     exemplar: { type: "string" },
     site: { type: "string" },
     reverse: { type: "boolean" },
     quiet: { type: "boolean" },
   });
-  for (const k of ["run", "input", "output"] as const) if (!o[k]) throw new UnpairedError("BAD_OPTION", `translate: --${k} is required`);
+  // --out like every other command; --output, its earlier name, still works.
+  if (o.out && o.output && o.out !== o.output) throw new UnpairedError("BAD_OPTION", "translate: give --out FILE once (--output is its other name), not two different files");
+  const output = o.out ?? o.output;
+  for (const k of ["run", "input"] as const) if (!o[k]) throw new UnpairedError("BAD_OPTION", `translate: --${k} is required`);
+  if (!output) throw new UnpairedError("BAD_OPTION", "translate: --out FILE is required (where to write the translated volume)");
   await translateFile({
     run: o.run!,
     input: o.input!,
-    output: o.output!,
+    output,
     ...(o.exemplar ? { exemplar: o.exemplar } : {}),
     ...(o.site ? { site: o.site } : {}),
     ...(o.reverse ? { reverse: true } : {}),
     progress: !o.quiet,
   });
-  console.log(o.output);
+  console.log(output);
 }
 
 async function figuresCommand(args: string[]): Promise<void> {

@@ -31,10 +31,12 @@ export * from "./data/brainExample.js";
 export * as nn from "./nn/index.js";
 export * from "./models/index.js";
 export * from "./losses/index.js";
+export * from "./optim/index.js";
 export * from "./methods/index.js";
 export * from "./train/index.js";
-export { trainRun, openDataset, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
-export { translateFile, applyToVolume, openRun, translateVolume, segmentVolume, argmaxLabels, asTensorFor, type TranslateFileOptions, type VolumeTranslateOptions } from "./train/translate.js";
+export { trainRun, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
+export { openDataset } from "./data/openDataset.js";
+export * from "./inference/index.js";
 export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type SampleImage } from "./train/liveDisplay.js";
 
 // Analysis (metrics, style space, tables) and figures (plotly builders, images, export, display).

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { initEngine } from "../lib/engine/index.js";
 import { experimentConfig } from "../lib/experiments/index.js";
-import { cachedRun } from "../lib/experiments/runCache.js";
+import { cachedRun } from "../lib/experiments/framework/runCache.js";
 import {
   lectureAnatomyCases,
   lectureBudget,
@@ -20,7 +20,7 @@ import {
   trainLectureOracle,
   trainSegmenterOnTranslations,
   translateEarSources,
-} from "../lib/experiments/lectureCycleGan.js";
+} from "../lib/experiments/lecture/index.js";
 import type { MetricRow } from "../lib/viz/metricBoxFigures.js";
 
 const args = parseArgs({ options: { steps: { type: "string" }, shape: { type: "boolean" }, runs: { type: "string" }, seed: { type: "string" }, "phantom-root": { type: "string" } } }).values;

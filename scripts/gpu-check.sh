@@ -53,7 +53,7 @@ run() {
   export UNPAIRED_DEVICE=cuda UNPAIRED_REQUIRE_TORCH=1 UNPAIRED_PYTHON="$(command -v python3)"
   node dist/cli.js doctor
   echo "== torch kernel conformance on cuda, and the torch/wasm trajectory test"
-  node --import tsx --test test/torch-kernels.test.ts test/torch-trajectory.test.ts 2>&1 | grep -E '^# (pass|fail|skip)|^not ok|^    not ok|error:' || true
+  node --import tsx --import ./test/setup.ts --test test/torch-kernels.test.ts test/training/torch-trajectory.test.ts 2>&1 | grep -E '^# (pass|fail|skip)|^not ok|^    not ok|error:' || true
   echo "== train benchmark: the kit on cuda vs PyTorch on cuda"
   npx tsx bench/run.ts train --backends torch --threads "$(nproc)" --steps 10 --warmup 3
 }

@@ -18,8 +18,8 @@ import {
   writeBrainExample,
 } from "../lib/data/brainExample.js";
 import { loadManifest, selectSubjects } from "../lib/data/manifest.js";
-import { realMriResult } from "../lib/experiments/realMri.js";
-import { experimentConfig } from "../lib/experiments/types.js";
+import { realMriResult } from "../lib/experiments/realMri/realMri.js";
+import { experimentConfig } from "../lib/experiments/framework/types.js";
 import { readNifti, readNiftiLabels } from "../lib/volume/niftiRead.js";
 import { writeNifti } from "../lib/volume/niftiWrite.js";
 import { makeLabelVolume, makeVolume, spacingAffine } from "../lib/volume/volume.js";
@@ -127,19 +127,28 @@ test("writeBrainExample: a missing template names the Debian package; bad option
   await assert.rejects(writeBrainExample(out, { templates, counts: { t1: 0 } }), /count t1=0/);
 });
 
-test("realMriResult: the target holds when CUT's mean masked SSIM reaches the baseline's, and the reading says so", () => {
+test("realMriResult: the target is judged at the largest budget, holdsFrom names the budget it holds from, the reading says so", () => {
   const cfg = experimentConfig({ profile: "smoke" });
-  const cases = [
-    { id: "test-0", ssim: { histogram: 0.8, cut: 0.85 }, mae: { histogram: 0.1, cut: 0.08 } },
-    { id: "test-1", ssim: { histogram: 0.82, cut: 0.8 }, mae: { histogram: 0.1, cut: 0.12 } },
+  const at = (steps: number, cut: [number, number]) => [
+    { id: "test-0", steps, ssim: { histogram: 0.8, cut: cut[0] }, mae: { histogram: 0.1, cut: 0.08 } },
+    { id: "test-1", steps, ssim: { histogram: 0.82, cut: cut[1] }, mae: { histogram: 0.1, cut: 0.12 } },
   ];
-  const r = realMriResult(cfg, cases, [], "runs/x", 1);
+  const r = realMriResult(cfg, [...at(4, [0.3, 0.4]), ...at(8, [0.85, 0.8])], [], ["runs/a", "runs/b"], 1);
   assert.equal(r.numbers["target.cutBeatsHistogramMatching"], true);
-  assert.equal(r.numbers["cutWins"], 1);
-  assert.equal(r.numbers["ssim.cut"], 0.825);
-  assert.match(r.reading, /CUT higher in 1 of 2/);
-  const worse = realMriResult(cfg, cases.map((c) => ({ ...c, ssim: { histogram: c.ssim.histogram, cut: 0.5 } })), [], "runs/x", 1);
+  assert.equal(r.numbers["holdsFrom"], 8);
+  assert.equal(r.numbers["cutWins.8"], 1);
+  assert.equal(r.numbers["cutWins.4"], 0);
+  assert.equal(r.numbers["ssim.cut.8"], 0.825);
+  assert.equal(r.numbers["ssim.histogram"], 0.81);
+  assert.deepEqual(r.figures.map((f) => f.name), ["", "budget"]);
+  assert.match(r.reading, /0\.825 at 8 steps \(higher in 1 of 2\)/);
+  assert.match(r.reading, /reaches the baseline from 8 steps on/);
+  const worse = realMriResult(cfg, [...at(4, [0.85, 0.9]), ...at(8, [0.5, 0.5])], [], ["runs/a", "runs/b"], 1);
   assert.equal(worse.numbers["target.cutBeatsHistogramMatching"], false);
+  assert.equal(worse.numbers["holdsFrom"], null);
+  assert.match(worse.reading, /reaches the baseline at 4 steps but not at 8/);
+  const never = realMriResult(cfg, [...at(4, [0.3, 0.4]), ...at(8, [0.5, 0.5])], [], ["runs/a", "runs/b"], 1);
+  assert.match(never.reading, /below the baseline at every budget tried, though it gains with steps \(0\.350 to 0\.500\)/);
   assert.match(worse.reading, /fails/);
 });
 

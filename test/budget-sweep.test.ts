@@ -3,8 +3,8 @@
 // reading's verdicts from given points.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { budgetSweepResult, budgetWhereItHolds, budgetSweepSteps, type BudgetPoint } from "../lib/experiments/budgetSweep.js";
-import { experimentConfig } from "../lib/experiments/types.js";
+import { budgetSweepResult, budgetWhereItHolds, budgetSweepSteps, type BudgetPoint } from "../lib/experiments/intrastyler/budgetSweep.js";
+import { experimentConfig } from "../lib/experiments/framework/types.js";
 import { budgetSweepFigure } from "../lib/viz/budgetSweepFigure.js";
 
 const point = (steps: number, anatomy: number, dice3: number): BudgetPoint => ({ steps, anatomy, dice3, trainedNow: false, seconds: 1, runDir: `runs/x-${steps}` });

@@ -2,8 +2,8 @@
 // manifest keys and the reading's words; the segmentation figure's targets from its numbers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { holds, targetLine, targetNumbers, targetsReading, type Target } from "../lib/experiments/claims.js";
-import { ANATOMY_TARGET, SEGMENTATION_DICE_TIE, SEGMENTATION_GAIN_TARGET, segmentationTargets } from "../lib/experiments/segmentation.js";
+import { holds, targetLine, targetNumbers, targetsReading, type Target } from "../lib/experiments/framework/claims.js";
+import { ANATOMY_TARGET, SEGMENTATION_DICE_TIE, SEGMENTATION_GAIN_TARGET, segmentationTargets } from "../lib/experiments/intrastyler/segmentation.js";
 
 const t = (measured: number | null, op: ">=" | "<=", threshold: number, id = "x"): Target => ({ id, claim: "claim", measure: "m", measured, op, threshold });
 

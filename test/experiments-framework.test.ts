@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { currentCommit } from "../lib/experiments/figures.js";
+import { currentCommit } from "../lib/experiments/framework/figures.js";
 import { runFigures, runDirFor, experimentConfig, type Experiment, type FiguresManifest } from "../lib/experiments/index.js";
 import type { Dataset } from "../lib/data/manifest.js";
 import { makeBitmap, decodePng } from "../lib/viz/png.js";

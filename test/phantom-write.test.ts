@@ -3,7 +3,7 @@
 // data-manifests/ are exactly what the code lists.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadManifest, selectSubjects } from "../lib/data/manifest.js";
@@ -87,14 +87,50 @@ test("the shipped phantom manifests are what the code lists, and a fresh clone g
   const m = { ...shippedPhantomManifest("toy"), dataRoot: "./toy-data" };
   m.generator = { ...m.generator!, options: { ...m.generator!.options, count: 1 } };
   m.subjects = m.subjects!.filter((s) => s.id.endsWith("_0000"));
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(copy, JSON.stringify(m));
   let calls = 0;
-  const d = await loadOrGeneratePhantom(copy, { onProgress: () => calls++ });
-  assert.equal(d.subjects.length, 6);
-  assert.equal(calls, 6);
-  await loadOrGeneratePhantom(copy, { onProgress: () => calls++ });
-  assert.equal(calls, 6, "the second load finds the files");
+  // A fresh clone: no UNPAIRED_PHANTOMS (the suite's setup sets one), so the manifest's own dataRoot.
+  const shared = process.env["UNPAIRED_PHANTOMS"];
+  delete process.env["UNPAIRED_PHANTOMS"];
+  try {
+    const d = await loadOrGeneratePhantom(copy, { onProgress: () => calls++ });
+    assert.equal(d.subjects.length, 6);
+    assert.equal(d.root, join(root, "toy-data"));
+    assert.equal(calls, 6);
+    await loadOrGeneratePhantom(copy, { onProgress: () => calls++ });
+    assert.equal(calls, 6, "the second load finds the files");
+  } finally {
+    if (shared !== undefined) process.env["UNPAIRED_PHANTOMS"] = shared;
+  }
+});
+
+test("UNPAIRED_PHANTOMS moves generated phantoms out of the project, one folder per generator setting", async () => {
+  const root = mkdtempSync(join(tmpdir(), "unpaired-ph-"));
+  const shared = join(root, "phantoms");
+  const write = (count: number) => {
+    const m = { ...shippedPhantomManifest("toy"), dataRoot: "./toy-data" };
+    m.generator = { ...m.generator!, options: { ...m.generator!.options, count } };
+    m.subjects = m.subjects!.filter((s) => Number(s.id.slice(-4)) < count);
+    const path = join(root, `toy-${count}.json`);
+    writeFileSync(path, JSON.stringify(m));
+    return path;
+  };
+  const before = process.env["UNPAIRED_PHANTOMS"];
+  process.env["UNPAIRED_PHANTOMS"] = shared;
+  try {
+    const one = await loadOrGeneratePhantom(write(1));
+    const two = await loadOrGeneratePhantom(write(2));
+    assert.ok(one.root.startsWith(shared + "/toy-phantom-") && two.root.startsWith(shared + "/toy-phantom-"), `${one.root}, ${two.root}`);
+    assert.notEqual(one.root, two.root, "other generator options, another folder");
+    assert.equal(two.subjects.length, 12);
+    assert.ok(!existsSync(join(root, "toy-data")), "the manifest's own dataRoot is left alone");
+    // An explicit data root still wins.
+    const given = await loadOrGeneratePhantom(write(1), { dataRoot: join(root, "given") });
+    assert.equal(given.root, join(root, "given"));
+  } finally {
+    if (before === undefined) delete process.env["UNPAIRED_PHANTOMS"];
+    else process.env["UNPAIRED_PHANTOMS"] = before;
+  }
 });
 
 test("bad phantom options are clear errors", () => {

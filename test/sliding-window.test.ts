@@ -2,7 +2,7 @@
 // prediction exactly, volumes smaller than a tile work, and the importance map is nnU-Net's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gaussianImportance, slidingWindow, tileStarts } from "../lib/methods/slidingWindow.js";
+import { gaussianImportance, slidingWindow, tileStarts } from "../lib/inference/slidingWindow.js";
 import { tf } from "../lib/engine/tf.js";
 import { startSuiteEngine } from "./helpers.js";
 

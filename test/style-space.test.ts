@@ -7,7 +7,7 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../lib/engine/index.js";
 import { StyleEncoder } from "../lib/models/styleEncoder.js";
-import { asTensorFor } from "../lib/train/translate.js";
+import { asTensorFor } from "../lib/inference/translate.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
 import { makeVolume } from "../lib/volume/volume.js";

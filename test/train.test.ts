@@ -1,4 +1,4 @@
-// lib/train: Adam against PyTorch's update written out plainly, the linear-decay schedule, the
+// lib/train and lib/optim: Adam against PyTorch's update written out plainly, the linear-decay schedule, the
 // image pool, safetensors byte layout and validation, checkpoints, and the training loop (exact
 // resume, divergence, interruption, no leaks), with a tiny fake trainer on wasm.
 import { test, before, after } from "node:test";
@@ -11,16 +11,13 @@ import { Writable } from "node:stream";
 import { tf } from "../lib/engine/index.js";
 import type { StepLosses, Trainer, TrainBatch } from "../lib/methods/trainer.js";
 import { initWeight, Module } from "../lib/nn/module.js";
+import { Adam, constantSchedule, linearDecayFactor, linearDecaySchedule } from "../lib/optim/index.js";
+import { ImagePool } from "../lib/methods/imagePool.js";
 import {
-  Adam,
   checkCheckpointDir,
-  constantSchedule,
   decodeSafetensors,
   encodeSafetensors,
   findCheckpoint,
-  ImagePool,
-  linearDecayFactor,
-  linearDecaySchedule,
   loadCheckpoint,
   readCheckpointState,
   readSafetensors,

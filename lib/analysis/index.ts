@@ -18,3 +18,4 @@ export * from "./styleSpace.js";
 export * from "./tables.js";
 export * from "./histogramMatch.js";
 export * from "./translationScore.js";
+export * from "./imageMeasures.js";

@@ -9,7 +9,7 @@ import { diceCeLoss, shapeConsistencyLoss } from "../losses/segmentation.js";
 import { PatchGan } from "../models/patchGan.js";
 import { ResnetGenerator } from "../models/resnetGenerator.js";
 import { UNet } from "../models/unet.js";
-import { ImagePool } from "../train/imagePool.js";
+import { ImagePool } from "./imagePool.js";
 import type { RngState } from "../util/random.js";
 import { TrainerBase } from "./base.js";
 import type { CycleGanConfig } from "./config.js";

@@ -20,7 +20,7 @@ export { MultiNetsTrainer } from "./multinets.js";
 export { SegmenterTrainer } from "./segmenter.js";
 export { SynDiffTrainer, emaUpdate } from "./syndiff.js";
 export * from "./diffusionSchedule.js";
-export { slidingWindow, gaussianImportance, tileStarts, type SlidingWindowOptions } from "./slidingWindow.js";
+export { ImagePool, type ImagePoolState, type StoredImages } from "./imagePool.js";
 
 /** Builds the trainer of a resolved configuration. */
 export function createTrainer(cfg: MethodConfig): Trainer {

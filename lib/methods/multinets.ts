@@ -3,7 +3,7 @@
 // is routed by the site asked for. Networks and optimisers are saved as "<site>/<name>".
 import { tf } from "../engine/tf.js";
 import type { Module } from "../nn/module.js";
-import type { Optimizer } from "../train/optimizer.js";
+import type { Optimizer } from "../optim/optimizer.js";
 import { UnpairedError } from "../util/errors.js";
 import type { RngState } from "../util/random.js";
 import type { CutConfig, SiteConfig } from "./config.js";

@@ -4,7 +4,7 @@
 import type { tf } from "../engine/tf.js";
 import type { Batch } from "../data/loader.js";
 import type { Module } from "../nn/module.js";
-import type { Optimizer } from "../train/optimizer.js";
+import type { Optimizer } from "../optim/optimizer.js";
 import type { RngState } from "../util/random.js";
 
 /** What one training step consumes: unpaired source and target batches (labels where allowed). */

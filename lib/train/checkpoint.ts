@@ -8,8 +8,8 @@ import type { Trainer } from "../methods/trainer.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
 import type { RngState } from "../util/random.js";
-import { Adam } from "./adam.js";
-import type { OptimizerState } from "./optimizer.js";
+import { Adam } from "../optim/adam.js";
+import type { OptimizerState } from "../optim/optimizer.js";
 import { readSafetensors, writeSafetensors, type SafeTensor, type SafeTensorInput } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "unpaired-lab/checkpoint";

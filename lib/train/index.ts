@@ -1,9 +1,5 @@
-// Training: the Adam optimiser, learning-rate schedules, the image pool, safetensors, checkpoints
-// and the training loop every method shares.
-export type { Optimizer, OptimizerState } from "./optimizer.js";
-export { Adam, type AdamOptions } from "./adam.js";
-export { linearDecayFactor, linearDecaySchedule, constantSchedule, type LrSchedule, type LinearDecayOptions } from "./schedule.js";
-export { ImagePool, type ImagePoolState, type StoredImages } from "./imagePool.js";
+// Training: safetensors, checkpoints and the training loop every method shares (the optimiser
+// and schedules are in lib/optim, below the methods; applying a trained run is lib/inference).
 export {
   encodeSafetensors,
   decodeSafetensors,

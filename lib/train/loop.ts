@@ -4,7 +4,7 @@ import type { StepLosses, Trainer, TrainBatch } from "../methods/trainer.js";
 import { explainEngineFailure, UnpairedError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 import { checkCheckpointDir, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import type { LrSchedule } from "./schedule.js";
+import type { LrSchedule } from "../optim/schedule.js";
 
 /** A data loader's state hooks: saved in checkpoints and restored on resume (same batches follow). */
 export interface LoaderStateHooks {

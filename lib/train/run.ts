@@ -5,8 +5,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initEngine } from "../engine/backend.js";
-import { loadManifest, selectSubjects, type Dataset } from "../data/manifest.js";
-import { loadOrGeneratePhantom } from "../data/phantoms/write.js";
+import { selectSubjects, type Dataset } from "../data/manifest.js";
+import { openDataset } from "../data/openDataset.js";
 import { styleContrastiveBatch, styleContrastiveSample, unpairedLoader, VolumeStore } from "../data/loader.js";
 import { createTrainer } from "../methods/index.js";
 import { resolveConfig, totalSteps, warmupSteps, type IntraStylerConfig, type MethodConfig, type Profile, type SegmenterConfig } from "../methods/config.js";
@@ -15,7 +15,7 @@ import { UnpairedError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
 import { Rng, type RngState } from "../util/random.js";
 import { train, type StepInfo, type TrainResult } from "./loop.js";
-import { linearDecaySchedule } from "./schedule.js";
+import { linearDecaySchedule } from "../optim/schedule.js";
 import { liveTrainingDisplay, type HtmlDisplay, type SampleImage } from "./liveDisplay.js";
 import { tf } from "../engine/tf.js";
 
@@ -58,12 +58,6 @@ export interface TrainRunResult {
   runDir: string;
 }
 
-/** Loads a manifest; phantom manifests (with a generator section) write their files first if missing. */
-export async function openDataset(manifest: string, dataRoot?: string): Promise<Dataset> {
-  if (!existsSync(manifest)) throw new UnpairedError("FILE_NOT_FOUND", `${manifest}: no such manifest`);
-  const raw = JSON.parse(readFileSync(manifest, "utf8")) as { generator?: unknown };
-  return raw.generator ? loadOrGeneratePhantom(manifest, dataRoot === undefined ? {} : { dataRoot }) : loadManifest(manifest, dataRoot === undefined ? {} : { dataRoot });
-}
 
 /** The target sub-domains (sites) that actually have training subjects. */
 function targetSites(d: Dataset): string[] {

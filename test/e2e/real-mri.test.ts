@@ -88,7 +88,7 @@ print(json.dumps(out))
   cli("train", "--method", "cut", "--manifest", manifest, "--profile", "smoke", "--out", run, "--quiet");
   const cut = join(dir, "cut-0.nii.gz");
   const hist = join(dir, "hist-0.nii.gz");
-  cli("translate", "--run", run, "--input", join(data, "t1-test-0.nii.gz"), "--output", cut, "--quiet");
+  cli("translate", "--run", run, "--input", join(data, "t1-test-0.nii.gz"), "--out", cut, "--quiet");
   cli("histmatch", "--input", join(data, "t1-test-0.nii.gz"), "--reference", manifest, "--invert", "--out", hist);
   const score = (prediction: string) => JSON.parse(cli("compare", "--prediction", prediction, "--truth", join(data, "t2-test-0.nii.gz"), "--mask", join(data, "mask-test-0.nii.gz"), "--json")) as { ssim: number; mae: number; voxels: number };
   const s = { cut: score(cut), hist: score(hist), t1: score(join(data, "t1-test-0.nii.gz")) };
@@ -99,4 +99,24 @@ print(json.dumps(out))
   // The translation is written on the input's grid.
   const grid = execFileSync(py, ["-c", "import nibabel as nib, sys, json; a, b = nib.load(sys.argv[1]), nib.load(sys.argv[2]); print(json.dumps([list(a.shape) == list(b.shape), bool((abs(a.affine - b.affine) < 1e-4).all())]))", cut, join(data, "t1-test-0.nii.gz")], { encoding: "utf8" });
   assert.deepEqual(JSON.parse(grid), [true, true]);
+});
+
+test("fig-real-mri at the smoke profile: every test pair scored for both methods, the figures and the verdict", async () => {
+  requireTemplates();
+  const { runRealMri } = await import("../../lib/experiments/realMri/realMri.js");
+  const { experimentConfig } = await import("../../lib/experiments/framework/types.js");
+  const { initEngine } = await import("../../lib/engine/backend.js");
+  await initEngine({ quiet: true });
+  const runsDir = mkdtempSync(join(tmpdir(), "unpaired-realmri-"));
+  const r = await runRealMri(experimentConfig({ profile: "smoke", runsDir, progress: false, liveDisplay: false }));
+  assert.equal(r.numbers["cases"], 1);
+  const hist = r.numbers["ssim.histogram"] as number;
+  const cut = r.numbers["ssim.cut.4"] as number;
+  assert.ok(hist > 0.7 && hist <= 1, `baseline SSIM ${hist}`);
+  assert.ok(Number.isFinite(cut) && cut <= 1);
+  assert.equal(r.numbers["target.cutBeatsHistogramMatching"], cut >= hist);
+  assert.deepEqual(r.figures.map((f) => f.name), ["", "examples"]);
+  assert.equal(r.tables[0]!.rows.length, 1);
+  assert.match(r.reading, /Targets at the smoke profile/);
+  assert.ok(existsSync(join(r.runs[0]!, "complete.json")));
 });

@@ -1,6 +1,7 @@
 // Writes a phantom dataset to disk the way real data arrives: one NIfTI file per image and per
 // label, plus manifest.json describing them (domains, sites, true styles, splits, label use).
 // The same kind, seed and options always give byte-identical files.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { UnpairedError } from "../../util/errors.js";
@@ -238,6 +239,25 @@ export async function writePhantom(kind: PhantomKind, outDir: string, options: W
 }
 
 /**
+ * Where a phantom manifest's files live: the given data root; else, for a manifest with a
+ * generator, <UNPAIRED_PHANTOMS>/<id>-<hash of the generator's kind, seed and options> when that
+ * environment variable names a folder (the test suite points it at a temporary folder, so tests
+ * never write into the project; the hash keeps phantoms drawn with other options apart); else
+ * the manifest's own dataRoot (data/<id> for the shipped ones).
+ */
+export function phantomRoot(m: Manifest, manifestPath: string, dataRoot?: string): string {
+  if (dataRoot !== undefined) return resolve(dataRoot);
+  const shared = process.env["UNPAIRED_PHANTOMS"];
+  if (m.generator && shared) {
+    const g = m.generator;
+    const options = Object.fromEntries(Object.entries(g.options ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+    const hash = createHash("sha256").update(JSON.stringify({ kind: g.kind, seed: g.seed, options })).digest("hex").slice(0, 8);
+    return resolve(shared, `${m.id}-${hash}`);
+  }
+  return resolve(dirname(resolve(manifestPath)), m.dataRoot ?? ".");
+}
+
+/**
  * Loads a phantom manifest (e.g. data-manifests/crossmoda-phantom.json) and, when its files are
  * not there yet, first generates them from the manifest's generator section (seed and options),
  * so an experiment can start from a fresh clone. Real-data manifests load as usual.
@@ -247,7 +267,7 @@ export async function loadOrGeneratePhantom(
   opts: { dataRoot?: string; onProgress?: WritePhantomOptions["onProgress"] } = {},
 ): Promise<Dataset> {
   const m = parseManifest(JSON.parse(readFileSync(manifestPath, "utf8")), manifestPath);
-  const root = opts.dataRoot !== undefined ? resolve(opts.dataRoot) : resolve(dirname(resolve(manifestPath)), m.dataRoot ?? ".");
+  const root = phantomRoot(m, manifestPath, opts.dataRoot);
   if (m.generator && !existsSync(join(root, "manifest.json"))) {
     const generator = m.generator;
     // One writer at a time (parallel figures workers start on a fresh machine together).
@@ -256,7 +276,7 @@ export async function loadOrGeneratePhantom(
       await writePhantom(generator.kind, root, { seed: generator.seed, ...(generator.options ?? {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     });
   }
-  return resolveManifest(m, { manifestPath, ...(opts.dataRoot === undefined ? {} : { dataRoot: opts.dataRoot }) });
+  return resolveManifest(m, { manifestPath, dataRoot: root });
 }
 
 /** The manifest shipped in data-manifests/ for a phantom: default options, files under ../data/<id>. */
