@@ -315,19 +315,17 @@ export async function writeBrainExample(outDir: string, options: BrainExampleOpt
   const t1Scan = (r: Rng, v: Volume, m: LabelVolume, k: number, n: number) => scan(r, v, m.data as Uint8Array, gain(r, 3, 30, k, n), 0.015);
   const t2Scan = (r: Rng, v: Volume, m: LabelVolume, k: number, n: number) => scan(r, v, m.data as Uint8Array, gain(r, 800, 8000, k, n), 0.015);
   const site = "colin27";
-  for (let k = 0; k < counts.t1; k++) {
-    const r = rng.fork(`t1-train-${k}`);
-    const s = subject(r);
-    await write(`t1-train-${k}.nii.gz`, t1Scan(r, s.t1, s.mask, k, counts.t1), "int16");
-    subjects.push({ id: `t1-train-${k}`, domain: "t1", site, image: `t1-train-${k}.nii.gz`, split: "train" });
-    options.onProgress?.({ done: ++done, total, info: `t1-train-${k}` });
-  }
-  for (let k = 0; k < counts.t2; k++) {
-    const r = rng.fork(`t2-train-${k}`);
-    const s = subject(r);
-    await write(`t2-train-${k}.nii.gz`, t2Scan(r, s.t2, s.mask, k, counts.t2), "int16");
-    subjects.push({ id: `t2-train-${k}`, domain: "t2", site, image: `t2-train-${k}.nii.gz`, split: "train" });
-    options.onProgress?.({ done: ++done, total, info: `t2-train-${k}` });
+  // The unpaired training subjects: each T1 and each T2 from a deformation of its own.
+  for (const domain of ["t1", "t2"] as const) {
+    const n = counts[domain];
+    for (let k = 0; k < n; k++) {
+      const id = `${domain}-train-${k}`;
+      const r = rng.fork(id);
+      const s = subject(r);
+      await write(`${id}.nii.gz`, domain === "t1" ? t1Scan(r, s.t1, s.mask, k, n) : t2Scan(r, s.t2, s.mask, k, n), "int16");
+      subjects.push({ id, domain, site, image: `${id}.nii.gz`, split: "train" });
+      options.onProgress?.({ done: ++done, total, info: id });
+    }
   }
   const pairs = brainExamplePairs(root, counts.test);
   for (let k = 0; k < counts.test; k++) {
