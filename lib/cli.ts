@@ -20,7 +20,7 @@ import { nonZeroMask, scoreTranslation } from "./analysis/translationScore.js";
 import { readNifti, readNiftiLabels } from "./volume/niftiRead.js";
 import { writeNifti } from "./volume/niftiWrite.js";
 import { makeVolume } from "./volume/volume.js";
-import { EXPERIMENTS, experimentConfig, runFigures } from "./experiments/index.js";
+import { EXPERIMENTS, brainIntensities, experimentConfig, runFigures } from "./experiments/index.js";
 
 const USAGE = `usage: unpaired-lab <command> [options]
 
@@ -187,13 +187,7 @@ async function histmatchCommand(args: string[]): Promise<void> {
     ? selectSubjects(await loadManifest(o.reference!), { role: "target", split: "train" }).map((s) => s.image)
     : o.reference!.split(",").map((f) => f.trim()).filter((f) => f);
   if (!refs.length) throw new UnpairedError("BAD_OPTION", `histmatch: --reference ${o.reference} names no image (a manifest needs target training subjects)`);
-  const pooled: number[] = [];
-  for (const f of refs) {
-    const raw = await readNifti(f);
-    const n = preprocess(raw, undefined).image;
-    const m = nonZeroMask(raw);
-    for (let i = 0; i < m.length; i++) if (m[i]) pooled.push(n.data[i]!);
-  }
+  const pooled = await brainIntensities(refs);
   const raw = await readNifti(o.input!);
   const input = preprocess(raw, undefined).image;
   const mask = o.mask ? (await readNiftiLabels(o.mask)).data : nonZeroMask(raw);

@@ -17,6 +17,7 @@ import {
   anatomyKept,
   disposeSegmentationArm,
   evaluateSegmentationArm,
+  meanAnatomy,
   loadSegmentationTestSet,
   segmentationMeanDicePerCase,
   segmentationPlan,
@@ -71,7 +72,7 @@ export async function runBudgetSweep(cfg: ExperimentConfig, steps: readonly numb
         const ev = evaluateSegmentationArm(arm, test);
         points.push({
           steps: n,
-          anatomy: anatomy.reduce((a, r) => a + r.dice, 0) / anatomy.length,
+          anatomy: meanAnatomy(anatomy),
           dice3: diceOf(ev.rows),
           trainedNow: arm.translator?.trained ?? false,
           seconds: (performance.now() - t) / 1000,

@@ -611,11 +611,15 @@ export function segmentationNumbers(rows: readonly SegmentationCaseRow[], method
 }
 
 /** anatomy.<method>: the mean over checked translations and structures of the Oracle's Dice against the source labels. */
+/** The anatomy an arm's translations keep: the mean Dice of its checks (NaN with none). */
+export function meanAnatomy(rows: readonly SegmentationAnatomyRow[]): number {
+  return rows.reduce((a, r) => a + r.dice, 0) / rows.length;
+}
+
 export function segmentationAnatomyNumbers(anatomy: readonly SegmentationAnatomyRow[]): Record<string, KeyNumber> {
   const out: Record<string, KeyNumber> = {};
   for (const m of [...new Set(anatomy.map((r) => r.method))]) {
-    const sel = anatomy.filter((r) => r.method === m);
-    out[`anatomy.${m}`] = Math.round((sel.reduce((a, r) => a + r.dice, 0) / sel.length) * 1e4) / 1e4;
+    out[`anatomy.${m}`] = Math.round(meanAnatomy(anatomy.filter((r) => r.method === m)) * 1e4) / 1e4;
   }
   if (anatomy.length) out["anatomyChecks"] = new Set(anatomy.map((r) => r.case)).size;
   return out;

@@ -73,6 +73,21 @@ function outsideBrain(v: Volume, mask: ArrayLike<number>): Volume {
   return makeVolume(out, v.shape, v.spacing, v.affine);
 }
 
+/**
+ * The histogram-matching baseline's reference: the brain (non-zero) voxels of skull-stripped
+ * volumes, each normalised as training sees it, pooled.
+ */
+export async function brainIntensities(files: readonly string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const f of files) {
+    const raw = await readNifti(f);
+    const n = preprocess(raw, undefined).image;
+    const m = nonZeroMask(raw);
+    for (let i = 0; i < m.length; i++) if (m[i]) out.push(n.data[i]!);
+  }
+  return out;
+}
+
 export interface RealMriCase {
   id: string;
   /** CUT's training steps. */
@@ -101,16 +116,7 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
     const run = await cachedRun(runCfg, { method: "cut", manifest, overrides: { constantSteps: steps / 2, decaySteps: steps / 2 }, label: "brain-cut" });
     runs.push(run.runDir);
     try {
-      if (!reference) {
-        // The baseline's reference histogram: the brain voxels of every training T2, normalised as training saw them.
-        reference = [];
-        for (const s of selectSubjects(run.dataset, { role: "target", split: "train" })) {
-          const raw = await readNifti(s.image);
-          const n = preprocess(raw, undefined).image;
-          const m = nonZeroMask(raw);
-          for (let i = 0; i < m.length; i++) if (m[i]) reference.push(n.data[i]!);
-        }
-      }
+      reference ??= await brainIntensities(selectSubjects(run.dataset, { role: "target", split: "train" }).map((s) => s.image));
       for (const [k, p] of pairs.entries()) {
         const t1 = preprocess(await readNifti(p.t1), undefined).image;
         const truthRaw = await readNifti(p.t2);
