@@ -112,15 +112,17 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
   const runs: string[] = [];
   let reference: number[] | undefined;
   const histograms = new Map<string, { ssim: number; mae: number }>();
+  // Each test pair read once, for every budget.
+  const volumes = await Promise.all(
+    pairs.map(async (p) => ({ t1: preprocess(await readNifti(p.t1), undefined).image, truthRaw: await readNifti(p.t2), mask: (await readNiftiLabels(p.mask)).data })),
+  );
   for (const steps of plan.budgets) {
     const run = await cachedRun(runCfg, { method: "cut", manifest, overrides: { constantSteps: steps / 2, decaySteps: steps / 2 }, label: "brain-cut" });
     runs.push(run.runDir);
     try {
       reference ??= await brainIntensities(selectSubjects(run.dataset, { role: "target", split: "train" }).map((s) => s.image));
       for (const [k, p] of pairs.entries()) {
-        const t1 = preprocess(await readNifti(p.t1), undefined).image;
-        const truthRaw = await readNifti(p.t2);
-        const mask = (await readNiftiLabels(p.mask)).data;
+        const { t1, truthRaw, mask } = volumes[k]!;
         const cut = outsideBrain(translateVolume(run.trainer, run.config, t1), mask);
         // An axial slice a little above the middle: the ventricles and the deep nuclei.
         const index = Math.min(t1.shape[2]! - 1, Math.round(t1.shape[2]! * 0.55));
