@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { engineInfo, initEngine, setEngineThreads, tf, torchStatus } from "../lib/engine/index.js";
 import { createTrainer } from "../lib/methods/index.js";
-import { resolveConfig } from "../lib/methods/config.js";
+import { resolveConfig } from "../lib/methods/registry.js";
 import type { TrainBatch } from "../lib/methods/trainer.js";
 import { Rng } from "../lib/util/random.js";
 

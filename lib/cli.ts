@@ -12,6 +12,7 @@ import { loadManifest } from "./data/manifest.js";
 import { trainRun } from "./train/run.js";
 import { translateFile } from "./inference/translate.js";
 import { METHODS, PROFILES, type Profile } from "./methods/config.js";
+import { METHOD_SPECS } from "./methods/registry.js";
 import { writeBrainExample } from "./data/brainExample.js";
 import { preprocess } from "./data/loader.js";
 import { selectSubjects } from "./data/manifest.js";
@@ -35,6 +36,7 @@ commands:
                   [--shape 64,64,32] [--spacing 0.41,0.41,1] [--quiet]
   validate      check a manifest and every file it names, reporting all problems at once
                   --manifest FILE [--data-root DIR]
+  methods       list the methods: each one's role, what it needs from the data, one line on it
   train         train a method on a dataset into a run folder (resumable; Ctrl-C saves)
                   --method cyclegan|cut|fastcut|intrastyler|unified|multinets|nodiverse|segmenter|syndiff
                   --manifest FILE [--data-root DIR] [--profile smoke|quick|paper]
@@ -351,6 +353,16 @@ async function figuresCommand(args: string[]): Promise<void> {
   console.log(`figures: ${out}/manifest.json, ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
 }
 
+/** One entry per method: its name, role, what it needs from the dataset, and its summary. */
+function methodListing(): string {
+  return METHODS.map((m) => {
+    const spec = METHOD_SPECS[m];
+    const quick = spec.defaults("quick", 3);
+    const needs = [spec.needsSourceLabels?.(quick) ? "source labels" : "", spec.fromDataset ? "named target sites" : "", spec.bothWays ? "translates both ways" : ""].filter((x) => x);
+    return `${m.padEnd(14)}${spec.role}${needs.length ? ` (${needs.join(", ")})` : ""}\n${" ".repeat(14)}${spec.summary}`;
+  }).join("\n");
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "--version") {
@@ -365,6 +377,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === "doctor") {
     if (rest.length) throw new UnpairedError("BAD_OPTION", `doctor takes no arguments (got ${rest.join(" ")})`);
     await doctor();
+    return 0;
+  }
+  if (command === "methods") {
+    if (rest.length) throw new UnpairedError("BAD_OPTION", `methods takes no arguments (got ${rest.join(" ")})`);
+    console.log(methodListing());
     return 0;
   }
   if (command === "phantom") {

@@ -34,7 +34,7 @@ export * from "./losses/index.js";
 export * from "./optim/index.js";
 export * from "./methods/index.js";
 export * from "./train/index.js";
-export { trainRun, configFor, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
+export { trainRun, type TrainRunOptions, type TrainRunResult } from "./train/run.js";
 export { openDataset } from "./data/openDataset.js";
 export * from "./inference/index.js";
 export { liveTrainingDisplay, lossCurvesSvg, greyBmp, type HtmlDisplay, type SampleImage } from "./train/liveDisplay.js";

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { liveCounts, seeded, torchAvailable } from "./helpers.js";
 import { torchHostCache } from "../lib/engine/index.js";
 import { createTrainer } from "../lib/methods/index.js";
-import { resolveConfig } from "../lib/methods/config.js";
+import { resolveConfig } from "../lib/methods/registry.js";
 
 async function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
   const old = process.env["UNPAIRED_BACKEND"];

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { tf } from "../lib/engine/index.js";
-import type { StepLosses, Trainer, TrainBatch } from "../lib/methods/trainer.js";
+import type { StepLosses, TrainBatch, TrainingFace, Translator } from "../lib/methods/trainer.js";
 import { initWeight, Module } from "../lib/nn/module.js";
 import { Adam, constantSchedule, linearDecayFactor, linearDecaySchedule } from "../lib/optim/index.js";
 import { ImagePool } from "../lib/methods/imagePool.js";
@@ -79,7 +79,8 @@ interface FakeOptions {
   failExtraTensors?: boolean;
 }
 
-class FakeTrainer implements Trainer {
+class FakeTrainer implements TrainingFace, Translator {
+  readonly role = "translator";
   readonly method: string;
   readonly config: Record<string, unknown>;
   readonly rng: Rng;

@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { tf } from "../engine/tf.js";
 import { initEngine } from "../engine/backend.js";
 import { preprocess } from "../data/loader.js";
-import { createTrainer } from "../methods/index.js";
-import { IntraStylerTrainer } from "../methods/intrastyler.js";
-import type { IntraStylerConfig, MethodConfig } from "../methods/config.js";
-import type { Trainer, TranslateOptions } from "../methods/trainer.js";
+import { createTrainer } from "../methods/registry.js";
+import type { MethodConfig } from "../methods/config.js";
+import { isStyleTranslator, type Trainer, type TranslateOptions } from "../methods/trainer.js";
 import { slidingWindow } from "./slidingWindow.js";
 import { readNifti } from "../volume/niftiRead.js";
 import { writeNifti } from "../volume/niftiWrite.js";
@@ -64,20 +63,20 @@ export function applyToVolume(trainer: Trainer, config: MethodConfig, v: Volume,
   let style: tf.Tensor | undefined;
   if (opts.exemplar || opts.style) {
     const what = opts.exemplar ? "--exemplar" : "a style vector";
-    if (!(trainer instanceof IntraStylerTrainer)) throw new UnpairedError("BAD_OPTION", `${what} steers intrastyler only; this run is ${config.method}`);
+    if (!isStyleTranslator(trainer)) throw new UnpairedError("BAD_OPTION", `${what} steers style-conditioned translators (intrastyler) only; this run is ${config.method}`);
     if (opts.exemplar && opts.style) throw new UnpairedError("BAD_OPTION", "give an exemplar or a style vector, not both");
     if (opts.exemplar) {
       const ex = asTensorFor(opts.exemplar, netDims);
       style = trainer.embed(ex);
       ex.dispose();
     } else {
-      const dim = (config as IntraStylerConfig).styleDim;
+      const dim = trainer.styleDim;
       if (opts.style!.length !== dim) throw new UnpairedError("BAD_OPTION", `a style vector of this run has ${dim} components, got ${opts.style!.length}`);
       style = tf.tensor2d([Array.from(opts.style!)], [1, dim]);
     }
     t.style = style;
   }
-  const predict = (tile: tf.Tensor) => trainer.translate(tile, t);
+  const predict = trainer.role === "segmenter" ? (tile: tf.Tensor) => trainer.segment(tile) : (tile: tf.Tensor) => trainer.translate(tile, t);
   try {
     if (netDims === 3 || v.shape.length === 2) {
       const shape = v.shape.length === 3 ? [v.shape[2]!, v.shape[1]!, v.shape[0]!] : [v.shape[1]!, v.shape[0]!];
@@ -114,14 +113,14 @@ export function argmaxLabels(r: { data: Float32Array; channels: number }, like: 
 
 /** Translates a normalised volume with a trained translation run (same grid, one channel). */
 export function translateVolume(trainer: Trainer, config: MethodConfig, v: Volume, opts: VolumeTranslateOptions = {}): Volume {
-  if (config.method === "segmenter") throw new UnpairedError("BAD_OPTION", "translateVolume: this run is a segmenter; use segmentVolume");
+  if (trainer.role !== "translator") throw new UnpairedError("BAD_OPTION", `translateVolume: this run (${config.method}) segments; use segmentVolume`);
   const r = applyToVolume(trainer, config, v, opts);
   return makeVolume(r.data, v.shape, v.spacing, v.affine);
 }
 
 /** Segments a normalised volume with a trained segmenter run (sliding window, argmax). */
 export function segmentVolume(trainer: Trainer, config: MethodConfig, v: Volume, opts: Pick<VolumeTranslateOptions, "onTile"> = {}): LabelVolume {
-  if (config.method !== "segmenter") throw new UnpairedError("BAD_OPTION", `segmentVolume: this run is ${config.method}, not a segmenter`);
+  if (trainer.role !== "segmenter") throw new UnpairedError("BAD_OPTION", `segmentVolume: this run is ${config.method}, a translator; use translateVolume`);
   return argmaxLabels(applyToVolume(trainer, config, v, opts), v);
 }
 
@@ -149,7 +148,7 @@ export async function translateFile(o: TranslateFileOptions): Promise<Volume | L
       onTile: (done, total) => bar.update({ done, total }),
     });
     bar.finish();
-    const result = config.method === "segmenter" ? argmaxLabels(r, input) : makeVolume(r.data, input.shape, input.spacing, input.affine);
+    const result = trainer.role === "segmenter" ? argmaxLabels(r, input) : makeVolume(r.data, input.shape, input.spacing, input.affine);
     await writeNifti(o.output, result);
     return result;
   } finally {

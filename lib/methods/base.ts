@@ -9,9 +9,9 @@ import { Adam } from "../optim/adam.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { Rng, type RngState } from "../util/random.js";
 import type { CommonConfig } from "./config.js";
-import type { StepLosses, TrainBatch, TranslateOptions, Trainer } from "./trainer.js";
+import type { StepLosses, TrainBatch, TrainingFace } from "./trainer.js";
 
-export abstract class TrainerBase<C extends CommonConfig> implements Trainer {
+export abstract class TrainerBase<C extends CommonConfig> implements TrainingFace {
   readonly method: string;
   protected readonly rng: Rng;
   protected readonly nets: Record<string, Module> = {};
@@ -93,7 +93,6 @@ export abstract class TrainerBase<C extends CommonConfig> implements Trainer {
   }
 
   abstract step(batch: TrainBatch): Promise<StepLosses>;
-  abstract translate(x: tf.Tensor, opts?: TranslateOptions): tf.Tensor;
 
   modules(): Record<string, Module> {
     return this.nets;

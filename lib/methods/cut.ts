@@ -4,6 +4,7 @@
 // same trainer is "nodiverse" (plain CUT to the whole target domain) and the base of the
 // conditioned variants (intrastyler, unified), which supply a condition for the generator.
 import { tf } from "../engine/tf.js";
+import { UnpairedError } from "../util/errors.js";
 import { detach } from "../losses/common.js";
 import { discriminatorLoss, generatorLoss } from "../losses/gan.js";
 import { patchNceLosses } from "../losses/patchNce.js";
@@ -11,12 +12,52 @@ import { PatchGan } from "../models/patchGan.js";
 import { PatchNceHead, type PatchSample } from "../models/patchNceHead.js";
 import { ConditionalResnetGenerator, ResnetGenerator, type ResnetGeneratorOptions } from "../models/resnetGenerator.js";
 import { TrainerBase } from "./base.js";
-import type { CutConfig } from "./config.js";
-import type { StepLosses, TrainBatch, TranslateOptions } from "./trainer.js";
+import { translatorDefaults, type Profile, type TranslatorConfig } from "./config.js";
+import type { MethodSpec } from "./spec.js";
+import type { StepLosses, TrainBatch, TranslateOptions, Translator } from "./trainer.js";
+
+export interface CutConfig extends TranslatorConfig {
+  method: "cut" | "fastcut" | "nodiverse" | "intrastyler" | "unified" | "multinets";
+  lambdaGAN: number;
+  lambdaNCE: number;
+  nceIdt: boolean;
+  nceLayers: number[];
+  numPatches: number;
+  nceTau: number;
+  /** FastCUT's flip-equivariance augmentation. */
+  flipEquivariance: boolean;
+}
+
+/** The CUT family's defaults (cut, nodiverse, and the base of fastcut and the conditioned methods): the reference CUT's options. */
+export function cutDefaults(method: CutConfig["method"], profile: Profile, dims: 2 | 3): CutConfig {
+  const b = translatorDefaults(method, profile, dims);
+  return {
+    ...b,
+    method,
+    blocks: Math.max(b.blocks, 5), // PatchNCE taps residual block 5
+    // The reference CUT generator is anti-aliased (blur-pool down/upsampling); its PatchNCE
+    // layer numbers 0,4,8,12,16 index that layout's module list.
+    antialias: true,
+    init: "xavier",
+    lambdaGAN: 1,
+    lambdaNCE: 1,
+    nceIdt: true,
+    nceLayers: [0, 4, 8, 12, 16],
+    numPatches: profile === "smoke" ? 32 : 256,
+    nceTau: 0.07,
+    flipEquivariance: false,
+  };
+}
+
+/** What keeps a CUT-family config from building. */
+export function cutProblems(c: CutConfig): string[] {
+  return c.nceLayers.some((l) => l === 16) && c.blocks < 5 ? [`nceLayers include 16 (residual block 5) but blocks is ${c.blocks}`] : [];
+}
 
 type Generator = ResnetGenerator | ConditionalResnetGenerator;
 
-export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> {
+export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> implements Translator {
+  readonly role = "translator";
   readonly G: Generator;
   readonly F: PatchNceHead;
   /** One discriminator, or one per named sub-domain (unified). */
@@ -150,7 +191,7 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
   }
 
   translate(x: tf.Tensor, opts: TranslateOptions = {}): tf.Tensor {
-    if (opts.reverse) throw new Error(`${this.method} translates one way only (source -> target)`);
+    if (opts.reverse) throw new UnpairedError("BAD_OPTION", `${this.method} translates one way only (source -> target); --reverse needs a method that learns both directions (cyclegan, syndiff)`);
     return tf.tidy(() => this.generate(x, this.translationCondition(x, opts)));
   }
 
@@ -159,3 +200,17 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
     return undefined;
   }
 }
+
+const cutFamily = (name: "cut" | "fastcut" | "nodiverse", summary: string, own: Partial<CutConfig> = {}): MethodSpec<CutConfig> => ({
+  name,
+  role: "translator",
+  summary,
+  defaults: (profile, dims) => ({ ...cutDefaults(name, profile, dims), ...own }),
+  problems: cutProblems,
+  create: (c) => new CutTrainer(c),
+});
+
+export const cutSpec = cutFamily("cut", "CUT (Park et al. 2020): one generator, GAN + PatchNCE between input and output patches, PatchNCE identity on target images");
+/** FastCUT: no identity PatchNCE, lambdaNCE 10 and the flip-equivariance augmentation instead. */
+export const fastCutSpec = cutFamily("fastcut", "FastCUT (Park et al. 2020): CUT without the identity PatchNCE, lambdaNCE 10, flip-equivariance augmentation", { lambdaNCE: 10, nceIdt: false, flipEquivariance: true });
+export const noDiverseSpec = cutFamily("nodiverse", "NoDiverse (the IntraStyler paper's baseline): plain CUT into the whole target domain, its sub-domains pooled");

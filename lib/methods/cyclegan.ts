@@ -12,10 +12,24 @@ import { UNet } from "../models/unet.js";
 import { ImagePool } from "./imagePool.js";
 import type { RngState } from "../util/random.js";
 import { TrainerBase } from "./base.js";
-import type { CycleGanConfig } from "./config.js";
-import type { StepLosses, TrainBatch, TranslateOptions } from "./trainer.js";
+import { translatorDefaults, type TranslatorConfig } from "./config.js";
+import type { MethodSpec } from "./spec.js";
+import type { StepLosses, TrainBatch, TranslateOptions, Translator } from "./trainer.js";
 
-export class CycleGanTrainer extends TrainerBase<CycleGanConfig> {
+export interface CycleGanConfig extends TranslatorConfig {
+  method: "cyclegan";
+  lambdaA: number;
+  lambdaB: number;
+  /** Identity weight, relative to lambda (0.5 in the reference). */
+  lambdaIdentity: number;
+  poolSize: number;
+  /** Shape consistency (Zhang et al. 2018): weight 0 turns it off. */
+  lambdaShape: number;
+  segClasses: number;
+}
+
+export class CycleGanTrainer extends TrainerBase<CycleGanConfig> implements Translator {
+  readonly role = "translator";
   readonly G_A: ResnetGenerator;
   readonly G_B: ResnetGenerator;
   readonly D_A: PatchGan;
@@ -126,3 +140,13 @@ export class CycleGanTrainer extends TrainerBase<CycleGanConfig> {
     super.dispose();
   }
 }
+
+export const cycleGanSpec: MethodSpec<CycleGanConfig> = {
+  name: "cyclegan",
+  role: "translator",
+  bothWays: true,
+  summary: "CycleGAN (Zhu et al. 2017): two generators with cycle and identity losses; shape consistency (Zhang et al. 2018) when lambdaShape > 0",
+  defaults: (profile, dims) => ({ ...translatorDefaults("cyclegan", profile, dims), method: "cyclegan", lambdaA: 10, lambdaB: 10, lambdaIdentity: 0.5, poolSize: 50, lambdaShape: 0, segClasses: 4 }),
+  needsSourceLabels: (c) => c.lambdaShape > 0,
+  create: (c) => new CycleGanTrainer(c),
+};

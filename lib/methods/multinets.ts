@@ -6,13 +6,14 @@ import type { Module } from "../nn/module.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { UnpairedError } from "../util/errors.js";
 import type { RngState } from "../util/random.js";
-import type { CutConfig, SiteConfig } from "./config.js";
-import { CutTrainer } from "./cut.js";
-import type { StepLosses, TrainBatch, Trainer, TranslateOptions } from "./trainer.js";
+import { CutTrainer, type CutConfig } from "./cut.js";
+import { siteSpec, type SiteConfig } from "./unified.js";
+import type { StepLosses, TrainBatch, TrainingFace, TranslateOptions, Translator } from "./trainer.js";
 import type { Batch } from "../data/loader.js";
 
-export class MultiNetsTrainer implements Trainer {
+export class MultiNetsTrainer implements TrainingFace, Translator {
   readonly method = "multinets";
+  readonly role = "translator";
   readonly nets: Map<string, CutTrainer>;
 
   constructor(readonly cfg: SiteConfig) {
@@ -51,6 +52,7 @@ export class MultiNetsTrainer implements Trainer {
 
   translate(x: tf.Tensor, opts: TranslateOptions = {}): tf.Tensor {
     if (!opts.site) throw new UnpairedError("BAD_OPTION", `multinets translates into a named site; give one of ${this.cfg.sites.join(", ")}`);
+    if (opts.reverse) throw new UnpairedError("BAD_OPTION", "multinets translates one way only (source -> target); --reverse needs a method that learns both directions (cyclegan, syndiff)");
     return this.net(opts.site).translate(x);
   }
 
@@ -85,3 +87,5 @@ export class MultiNetsTrainer implements Trainer {
     for (const t of this.nets.values()) t.dispose();
   }
 }
+
+export const multiNetsSpec = siteSpec("multinets", "MultiNets: one independent CUT per named target site, translation routed by the site asked for", 1, (c) => new MultiNetsTrainer(c));

@@ -36,9 +36,45 @@ import type { Module } from "../nn/module.js";
 import { UnpairedError } from "../util/errors.js";
 import { Rng, type RngState } from "../util/random.js";
 import { TrainerBase } from "./base.js";
-import type { SynDiffConfig } from "./config.js";
+import { translatorDefaults, type Profile, type TranslatorConfig } from "./config.js";
+import type { MethodSpec } from "./spec.js";
 import { qSamplePair, samplePosterior, vpSchedule, type VpSchedule } from "./diffusionSchedule.js";
-import type { StepLosses, TrainBatch, TranslateOptions } from "./trainer.js";
+import type { StepLosses, TrainBatch, TranslateOptions, Translator } from "./trainer.js";
+
+/**
+ * SynDiff (Ozbey et al. 2023), 2D only: the non-diffusive pair is the kit's ResNet generator and
+ * PatchGAN (ngf, ndf, blocks, discriminatorLayers of TranslatorConfig), `lr` is the generators'
+ * rate (lr_g) and `lrD` the discriminators' (lr_d).
+ */
+export interface SynDiffConfig extends TranslatorConfig {
+  method: "syndiff";
+  /** Diffusion steps T and the VP schedule's beta range. */
+  timesteps: number;
+  betaMin: number;
+  betaMax: number;
+  lrD: number;
+  /** Diffusive generator: base channels, channel multiplier per level, residual blocks per level. */
+  diffChannels: number;
+  diffChannelMult: number[];
+  diffResBlocks: number;
+  /** Latent z size, its embedding size and the mapping's extra dense layers. */
+  nz: number;
+  zEmbDim: number;
+  mappingLayers: number;
+  /** Time-conditioned discriminator: base channels, downsampling blocks, time embedding size. */
+  diffNdf: number;
+  diffDiscriminatorLevels: number;
+  tEmbDim: number;
+  /** R1 weight (the penalty enters as gamma / 2 per discriminator) and lazy regularisation:
+   * the penalty is applied on steps whose count (from 0) is a multiple of r1Every (1: every step). */
+  r1Gamma: number;
+  r1Every: number;
+  /** Weights of the cycle L1 and of the L1 between the diffusive x_0 and the real image. */
+  lambdaCycle: number;
+  lambdaL1: number;
+  /** Decay of the generators' exponential moving average (the EMA weights translate). */
+  emaDecay: number;
+}
 
 /** Names of the generators whose EMA is kept. */
 const GENERATORS = ["G_nd_AB", "G_nd_BA", "G_diff_A", "G_diff_B"] as const;
@@ -54,7 +90,8 @@ export function emaUpdate(ema: Module, live: Module, decay: number): void {
 /** mean(softplus(-x)) for real, mean(softplus(x)) for fake: the non-saturating GAN term. */
 const nonSaturating = (logits: tf.Tensor, real: boolean): tf.Scalar => tf.tidy(() => tf.mean(softplus(real ? tf.neg(logits) : logits)) as tf.Scalar);
 
-export class SynDiffTrainer extends TrainerBase<SynDiffConfig> {
+export class SynDiffTrainer extends TrainerBase<SynDiffConfig> implements Translator {
+  readonly role = "translator";
   readonly schedule: VpSchedule;
   readonly G_nd_AB: ResnetGenerator;
   readonly G_nd_BA: ResnetGenerator;
@@ -241,3 +278,58 @@ export class SynDiffTrainer extends TrainerBase<SynDiffConfig> {
     this.steps = s["steps"];
   }
 }
+
+/** SynDiff's defaults: 2D networks always (2D data, or 2D slices of 3D data). */
+function synDiffDefaults(profile: Profile, dims: 2 | 3): SynDiffConfig {
+  const b = translatorDefaults("syndiff", profile, dims);
+  // 2D networks always: 2D data, or 2D slices of 3D data. smoke wires, quick fits a CPU, paper
+  // is the reference's training command (256x256, ch_mult 1 1 2 2 4 4, lazy_reg 10).
+  const patch = { smoke: [32, 32], quick: [64, 64], paper: [256, 256] }[profile];
+  const sizes = {
+    smoke: { blocks: 2, diffChannels: 8, diffChannelMult: [1, 2], diffResBlocks: 1, nz: 8, zEmbDim: 16, diffNdf: 8, diffDiscriminatorLevels: 2, tEmbDim: 16, r1Every: 1 },
+    quick: { blocks: 6, diffChannels: 16, diffChannelMult: [1, 2, 2], diffResBlocks: 1, nz: 32, zEmbDim: 64, diffNdf: 16, diffDiscriminatorLevels: 3, tEmbDim: 64, r1Every: 10 },
+    paper: { blocks: 6, diffChannels: 64, diffChannelMult: [1, 1, 2, 2, 4, 4], diffResBlocks: 2, nz: 100, zEmbDim: 256, diffNdf: 64, diffDiscriminatorLevels: 6, tEmbDim: 256, r1Every: 10 },
+  }[profile];
+  return {
+    ...b,
+    method: "syndiff",
+    patch,
+    gan: "nonsaturating",
+    lr: 1.6e-4,
+    lrD: 1e-4,
+    beta1: 0.5,
+    beta2: 0.9,
+    timesteps: 4,
+    betaMin: 0.1,
+    betaMax: 20,
+    mappingLayers: 3,
+    r1Gamma: 1,
+    lambdaCycle: 0.5,
+    lambdaL1: 0.5,
+    emaDecay: 0.999,
+    ...sizes,
+  };
+}
+
+/** What keeps a SynDiff configuration from building: 3D patches, sizes its networks cannot halve. */
+function synDiffProblems(c: SynDiffConfig): string[] {
+  if (c.patch.length !== 2) return [`syndiff is 2D: patch [${c.patch}] asks for 3D networks; give a 2-entry patch (2D slices of 3D data work)`];
+  const out: string[] = [];
+  const f = Math.max(4, 2 ** (c.diffChannelMult.length - 1), 2 ** c.diffDiscriminatorLevels);
+  if (c.patch.some((n) => n % f !== 0)) out.push(`patch [${c.patch}] must be multiples of ${f} (the ResNet generator, ${c.diffChannelMult.length - 1} generator and ${c.diffDiscriminatorLevels} discriminator halvings)`);
+  if (!(Number.isInteger(c.timesteps) && c.timesteps >= 1)) out.push(`timesteps must be a whole number >= 1`);
+  if (!(Number.isInteger(c.r1Every) && c.r1Every >= 1)) out.push(`r1Every must be a whole number >= 1`);
+  if (!(c.emaDecay >= 0 && c.emaDecay < 1)) out.push(`emaDecay must lie in [0, 1)`);
+  if (c.diffChannels < 4) out.push(`diffChannels must be >= 4 (group norm takes groups of 4 channels)`);
+  return out;
+}
+
+export const synDiffSpec: MethodSpec<SynDiffConfig> = {
+  name: "syndiff",
+  role: "translator",
+  bothWays: true,
+  summary: "SynDiff (Ozbey et al. 2023): adversarial diffusion in 2D, non-diffusive generators giving each diffusive one its condition",
+  defaults: synDiffDefaults,
+  problems: synDiffProblems,
+  create: (c) => new SynDiffTrainer(c),
+};

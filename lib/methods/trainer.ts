@@ -1,6 +1,6 @@
-// The one interface every method implements (cyclegan, cut, fastcut, intrastyler, unified,
-// multinets, nodiverse, segmenter, syndiff), so that the training loop, checkpoints, the CLI and
-// the experiments treat them alike.
+// The faces every method's trainer shows: one training face (step, networks, optimisers, state)
+// that the loop and checkpoints use alike for all methods, and one inference face: a Translator
+// (translate; a StyleTranslator also embeds exemplars) or a Segmenter (segment).
 import type { tf } from "../engine/tf.js";
 import type { Batch } from "../data/loader.js";
 import type { Module } from "../nn/module.js";
@@ -30,15 +30,17 @@ export interface TranslateOptions {
 /** Scalar losses of one step, by name (e.g. { G_GAN: 0.9, NCE: 3.1, D: 0.4 }). */
 export type StepLosses = Record<string, number>;
 
-export interface Trainer {
+/**
+ * The training face of every method: what the loop, the schedule and checkpoints use. A trainer
+ * also has one inference face: a Translator or a Segmenter (see `Trainer`).
+ */
+export interface TrainingFace {
   /** e.g. "cyclegan". */
   readonly method: string;
   /** The resolved, JSON-serialisable configuration (saved with checkpoints). */
   readonly config: Record<string, unknown>;
   /** One optimisation step; the returned numbers are already read back from the device. */
   step(batch: TrainBatch): Promise<StepLosses>;
-  /** Translates x [b, (d,) h, w, 1] (a patch the size the networks accept); the caller disposes the result. */
-  translate(x: tf.Tensor, opts?: TranslateOptions): tf.Tensor;
   /** The networks, by name, whose weights make up a checkpoint. */
   modules(): Record<string, Module>;
   /** The optimisers, by name, whose state makes up a checkpoint. */
@@ -52,4 +54,34 @@ export interface Trainer {
   /** Scales every optimiser's learning rate (the schedule calls this). */
   setLearningRateFactor(f: number): void;
   dispose(): void;
+}
+
+/** The inference face of the translators (cyclegan, cut, ..., syndiff). */
+export interface Translator {
+  readonly role: "translator";
+  /** Translates x [b, (d,) h, w, 1] (a patch the size the networks accept); the caller disposes the result. */
+  translate(x: tf.Tensor, opts?: TranslateOptions): tf.Tensor;
+}
+
+/** A translator steered by style vectors (intrastyler): exemplar images or any unit vector. */
+export interface StyleTranslator extends Translator {
+  /** Components of a style vector. */
+  readonly styleDim: number;
+  /** The unit style vectors of images x [b, ...] -> [b, styleDim]. */
+  embed(x: tf.Tensor): tf.Tensor;
+}
+
+/** The inference face of the segmenter. */
+export interface Segmenter {
+  readonly role: "segmenter";
+  /** Class probabilities [b, (d,) h, w, nClasses] of images x [b, (d,) h, w, 1]; the caller disposes the result. */
+  segment(x: tf.Tensor): tf.Tensor;
+}
+
+/** A method's trainer: its training face and one inference face. */
+export type Trainer = (TrainingFace & Translator) | (TrainingFace & Segmenter);
+
+/** Whether a trainer translates by style vectors (exemplars, SLERPs of them). */
+export function isStyleTranslator(t: Trainer): t is TrainingFace & StyleTranslator {
+  return t.role === "translator" && typeof (t as Partial<StyleTranslator>).embed === "function" && typeof (t as Partial<StyleTranslator>).styleDim === "number";
 }

@@ -3,9 +3,42 @@
 // one discriminator per sub-domain so that each code is pushed towards its own site's images.
 import { tf } from "../engine/tf.js";
 import { UnpairedError } from "../util/errors.js";
-import type { SiteConfig } from "./config.js";
-import { CutTrainer } from "./cut.js";
-import type { TrainBatch, TranslateOptions } from "./trainer.js";
+import { CutTrainer, cutDefaults, cutProblems, type CutConfig } from "./cut.js";
+import type { DatasetFacts, MethodSpec } from "./spec.js";
+import type { TrainBatch, Trainer, TranslateOptions } from "./trainer.js";
+
+export interface SiteConfig extends CutConfig {
+  method: "unified" | "multinets";
+  /** The named target sub-domains (from the manifest). */
+  sites: string[];
+}
+
+/**
+ * The site-conditioned methods' dataset option: the target sub-domains with training subjects
+ * (`sites` when the user gives none), at least `min` of them.
+ */
+export function sitesFromDataset(method: SiteConfig["method"], min: number) {
+  return ({ dataset, targetSites }: DatasetFacts, overrides: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+    if (targetSites.length < min) {
+      throw new UnpairedError("BAD_CONFIG", `${method} needs named target sub-domains, and ${dataset.id} has ${targetSites.length} (${targetSites.join(", ") || "none"}) among its target training subjects`);
+    }
+    return { sites: overrides["sites"] ?? targetSites };
+  };
+}
+
+/** The spec of a site-conditioned method (unified, multinets): CUT's defaults, the sites from the dataset, the first site in previews. */
+export function siteSpec(name: SiteConfig["method"], summary: string, minSites: number, create: (c: SiteConfig) => Trainer): MethodSpec<SiteConfig> {
+  return {
+    name,
+    role: "translator",
+    summary,
+    defaults: (profile, dims) => ({ ...cutDefaults(name, profile, dims), method: name, sites: [] }),
+    problems: cutProblems,
+    fromDataset: sitesFromDataset(name, minSites),
+    preview: (c) => ({ site: c.sites[0]! }),
+    create,
+  };
+}
 
 export class UnifiedTrainer extends CutTrainer<SiteConfig> {
   constructor(cfg: SiteConfig) {
@@ -38,3 +71,5 @@ export class UnifiedTrainer extends CutTrainer<SiteConfig> {
     return this.oneHot(Array(x.shape[0]!).fill(this.siteIndex(opts.site)));
   }
 }
+
+export const unifiedSpec = siteSpec("unified", "Unified (CrossMoDA 2023): one CUT generator conditioned on a one-hot site code, one discriminator per site", 2, (c) => new UnifiedTrainer(c));

@@ -1,10 +1,10 @@
-// Checkpoints of a Trainer: weights, optimiser state, extra tensors (safetensors) and state.json
+// Checkpoints of a trainer (its training face): weights, optimiser state, extra tensors (safetensors) and state.json
 // (step, method, config, RNG and loader state), written whole into a new folder and swapped in.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Trainer } from "../methods/trainer.js";
+import type { TrainingFace } from "../methods/trainer.js";
 import { writeFileAtomic } from "../util/atomicWrite.js";
 import { UnpairedError } from "../util/errors.js";
 import type { RngState } from "../util/random.js";
@@ -135,7 +135,7 @@ export async function checkCheckpointDir(dir: string): Promise<void> {
  * between the two renames, `dir.old-<pid>` / `dir.tmp-<pid>` (loadCheckpoint finds those).
  * Returns the state written.
  */
-export async function saveCheckpoint(dir: string, trainer: Trainer, opts: SaveCheckpointOptions): Promise<CheckpointState> {
+export async function saveCheckpoint(dir: string, trainer: TrainingFace, opts: SaveCheckpointOptions): Promise<CheckpointState> {
   if (!(Number.isInteger(opts.step) && opts.step >= 0)) throw new UnpairedError("BAD_OPTION", `saveCheckpoint: step must be a whole number >= 0, got ${opts.step}`);
   dir = resolve(dir);
   await checkCheckpointDir(dir);
@@ -263,7 +263,7 @@ const asF32 = (t: SafeTensor) => ({ shape: t.shape, data: t.data as Float32Array
  * state in setState, after the weights are in). Returns the saved state (step,
  * loader state, ...).
  */
-export async function loadCheckpoint(dir: string, trainer: Trainer): Promise<CheckpointState> {
+export async function loadCheckpoint(dir: string, trainer: TrainingFace): Promise<CheckpointState> {
   const state = await readCheckpointState(dir);
   const where = (await findCheckpoint(dir))!;
   if (state.method !== trainer.method) {

@@ -1,6 +1,6 @@
 // The training loop every method shares: schedule, batch, step, a finite-loss check, periodic and
 // final checkpoints, exact resume, and a clean stop on Ctrl-C or an AbortSignal.
-import type { StepLosses, Trainer, TrainBatch } from "../methods/trainer.js";
+import type { StepLosses, TrainBatch, TrainingFace } from "../methods/trainer.js";
 import { explainEngineFailure, UnpairedError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 import { checkCheckpointDir, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -97,7 +97,7 @@ function formatLosses(losses: StepLosses): string {
  * the last good one. Checkpoints are saved every `checkpointEvery` steps, at the end, and on
  * interruption. The loop itself creates no tensors.
  */
-export async function train(trainer: Trainer, opts: TrainOptions): Promise<TrainResult> {
+export async function train(trainer: TrainingFace, opts: TrainOptions): Promise<TrainResult> {
   const total = opts.steps;
   wholeNumber("steps", total, 0);
   if (opts.checkpointEvery !== undefined) wholeNumber("checkpointEvery", opts.checkpointEvery, 1);

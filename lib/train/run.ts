@@ -1,15 +1,15 @@
 // A training run as one function of a config: dataset (validated, phantoms generated on first
-// use), method config from profile + overrides, loaders (with IntraStyler's style-contrastive
-// stacks), the resumable loop, and a run folder: config.json, losses.csv, checkpoint/. The CLI's
+// use), method config from profile + overrides, loaders (with the method's batch extras,
+// e.g. IntraStyler's style-contrastive stacks), the resumable loop, and a run folder: config.json, losses.csv, checkpoint/. The CLI's
 // `train` command and the experiments both call it.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initEngine } from "../engine/backend.js";
-import { selectSubjects, type Dataset } from "../data/manifest.js";
+import type { Dataset } from "../data/manifest.js";
 import { openDataset } from "../data/openDataset.js";
-import { styleContrastiveBatch, styleContrastiveSample, unpairedLoader, VolumeStore } from "../data/loader.js";
-import { createTrainer } from "../methods/index.js";
-import { resolveConfig, totalSteps, warmupSteps, type IntraStylerConfig, type MethodConfig, type Profile, type SegmenterConfig } from "../methods/config.js";
+import { unpairedLoader, VolumeStore } from "../data/loader.js";
+import type { MethodConfig, Profile } from "../methods/config.js";
+import { configFor, createTrainer, methodSpec, needsSourceLabels, totalSteps, warmupSteps } from "../methods/registry.js";
 import type { StepLosses, TrainBatch, Trainer } from "../methods/trainer.js";
 import { UnpairedError } from "../util/errors.js";
 import { writeFileAtomicSync } from "../util/atomicWrite.js";
@@ -59,39 +59,6 @@ export interface TrainRunResult {
 }
 
 
-/** The target sub-domains (sites) that actually have training subjects. */
-function targetSites(d: Dataset): string[] {
-  return [...new Set(selectSubjects(d, { role: "target", split: "train" }).map((s) => s.site))];
-}
-
-/** Whether a method's steps train on source labels (the segmenter; cyclegan with shape consistency). */
-export function needsSourceLabels(cfg: MethodConfig): boolean {
-  return cfg.method === "segmenter" || (cfg.method === "cyclegan" && cfg.lambdaShape > 0);
-}
-
-/** Resolves the method's config against the dataset, with every mismatch named before work starts. */
-export function configFor(method: string, profile: Profile, d: Dataset, overrides: Record<string, unknown> = {}): MethodConfig {
-  const sites = targetSites(d);
-  const extra: Record<string, unknown> = { ...overrides };
-  if (method === "unified" || method === "multinets") {
-    if (sites.length < (method === "unified" ? 2 : 1)) {
-      throw new UnpairedError(
-        "BAD_CONFIG",
-        `${method} needs named target sub-domains, and ${d.id} has ${sites.length} (${sites.join(", ") || "none"}) among its target training subjects`,
-      );
-    }
-    extra["sites"] = extra["sites"] ?? sites;
-  }
-  const cfg = resolveConfig(method, profile, d.dimensions, extra);
-  if (needsSourceLabels(cfg) && selectSubjects(d, { role: "source", split: "train", trainingLabels: true }).length === 0) {
-    throw new UnpairedError("BAD_CONFIG", `${method} trains on source labels, and ${d.id} has no source training subjects with labels marked for training`);
-  }
-  if (cfg.method === "segmenter" && (cfg as { nClasses: number }).nClasses < Object.keys(d.labels).length) {
-    (cfg as { nClasses: number }).nClasses = Object.keys(d.labels).length;
-  }
-  return cfg;
-}
-
 /**
  * Appends one step's losses to losses.csv. The columns are the losses seen so far: a loss that
  * first appears later (IntraStyler's generator losses after the encoder warm-up) widens the
@@ -137,6 +104,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     writeFileAtomicSync(configPath, `${JSON.stringify({ method: cfg.method, profile, manifest: resolve(o.manifest), dataset: dataset.id, config: cfg }, null, 2)}\n`);
   }
   await initEngine({ quiet: !o.progress });
+  const spec = methodSpec(cfg.method);
   const trainer = createTrainer(cfg);
   const store = new VolumeStore();
   const loader = unpairedLoader(store, dataset, {
@@ -144,11 +112,12 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     batchSize: cfg.batchSize,
     seed: cfg.seed,
     sourceLabels: needsSourceLabels(cfg),
-    // A segmenter's patches follow its config's foreground oversampling (nnU-Net's 0.33).
-    ...(cfg.method === "segmenter" ? { foregroundProbability: (cfg as SegmenterConfig).foregroundProbability } : {}),
+    ...(spec.loaderOptions?.(cfg) ?? {}),
   });
-  const styleRng = new Rng(`style:${cfg.seed}`);
-  const styleTargets = selectSubjects(dataset, { role: "target", split: "train" });
+  // The Rng of the method's batch extras (saved with the loader's; "style" since IntraStyler's
+  // style-contrastive stacks were the first extras, and checkpoints keep the name).
+  const extrasRng = new Rng(`style:${cfg.seed}`);
+  const extras = spec.batchExtras?.(cfg, { dataset, store, rng: extrasRng });
   let sample: { data: Float32Array; shape: number[] } | undefined;
   const drawBatch = async (): Promise<TrainBatch> => {
     const b = await loader.next();
@@ -156,12 +125,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       const per = b.source.images.length / b.source.shape[0]!;
       sample = { data: b.source.images.slice(0, per), shape: [1, ...b.source.shape.slice(1)] };
     }
-    if (cfg.method !== "intrastyler") return b;
-    const ic = cfg as IntraStylerConfig;
-    const subject = styleTargets[styleRng.int(styleTargets.length)]!;
-    const { image } = await store.get(subject);
-    const s = styleContrastiveBatch(styleContrastiveSample(image, styleRng, { crop: ic.styleCrop, negatives: ic.negatives }));
-    return { ...b, extra: { style: s } };
+    return extras ? extras(b) : b;
   };
   const transform = o.transformBatch;
   const nextBatch = transform ? async (): Promise<TrainBatch> => transform(await drawBatch()) : drawBatch;
@@ -179,12 +143,11 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
           ...(o.display ? { display: o.display } : {}),
           title: `${cfg.method} (${profile}) on ${dataset.id}`,
           samples: () => {
-            if (!sample || cfg.method === "segmenter") return [];
+            if (!sample || trainer.role !== "translator") return [];
             const x = tf.tensor(sample.data, sample.shape);
             let out: tf.Tensor | undefined;
             try {
-              const opts = cfg.method === "unified" || cfg.method === "multinets" ? { site: (cfg as { sites: string[] }).sites[0]! } : cfg.method === "intrastyler" ? { exemplar: x } : {};
-              out = trainer.translate(x, opts);
+              out = trainer.translate(x, spec.preview?.(cfg, x) ?? {});
               return [asImage("source", sample.data, sample.shape), asImage(`${cfg.method}(source)`, out.dataSync() as Float32Array, out.shape)];
             } finally {
               x.dispose();
@@ -205,11 +168,11 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
       resume: o.resume ? true : false,
       loaderState: {
-        get: () => ({ loader: loader.getState(), style: styleRng.getState() }),
+        get: () => ({ loader: loader.getState(), style: extrasRng.getState() }),
         set: (s) => {
           const st = s as { loader: RngState; style: RngState };
           loader.setState(st.loader);
-          styleRng.setState(st.style);
+          extrasRng.setState(st.style);
         },
       },
       config: cfg as unknown as Record<string, unknown>,

@@ -9,7 +9,7 @@ import { Rng } from "../../lib/util/random.js";
 import { torchAvailable } from "../helpers.js";
 import { torchMemory } from "../../lib/engine/index.js";
 import { createTrainer } from "../../lib/methods/index.js";
-import { resolveConfig } from "../../lib/methods/config.js";
+import { resolveConfig } from "../../lib/methods/registry.js";
 
 describe("torch training memory", () => {
   for (const method of ["cut", "syndiff"] as const) {

@@ -6,7 +6,8 @@
 // segmentation figure's run (the same spec, so the cache shares it). Costly (the largest budget
 // alone trains for longer than the quick figures together), so `npm run figures` runs it only by
 // name: `npm run figures -- --only fig-budget-sweep`.
-import { totalSteps, resolveConfig, type Profile } from "../../methods/config.js";
+import { type Profile } from "../../methods/config.js";
+import { totalSteps, resolveConfig } from "../../methods/registry.js";
 import { describe, type Row } from "../../analysis/tables.js";
 import { budgetSweepFigure } from "../../viz/budgetSweepFigure.js";
 import { targetsReading, targetNumbers, type Target } from "../framework/claims.js";

@@ -13,9 +13,9 @@ import { basename, join, resolve } from "node:path";
 import { tf } from "../../engine/tf.js";
 import { selectSubjects, type Subject } from "../../data/manifest.js";
 import { segmentVolume, translateVolume } from "../../inference/translate.js";
-import { IntraStylerTrainer } from "../../methods/intrastyler.js";
-import { resolveConfig, totalSteps, type Profile, type SegmenterConfig, type SiteConfig } from "../../methods/config.js";
-import type { TrainBatch } from "../../methods/trainer.js";
+import { type Profile, type SegmenterConfig, type SiteConfig } from "../../methods/config.js";
+import { resolveConfig, totalSteps } from "../../methods/registry.js";
+import { isStyleTranslator, type TrainBatch } from "../../methods/trainer.js";
 import { segmentationMetrics } from "../../analysis/surfaceDistance.js";
 import { dice } from "../../analysis/overlap.js";
 import { preprocess } from "../../data/loader.js";
@@ -321,7 +321,7 @@ export async function anatomyKept(oracle: CachedRun, method: string, checks: rea
  * the batch, so a resumed segmenter run sees the same batches.
  */
 export function intraStylerAugmentation(trainer: CachedRun["trainer"]): (batch: TrainBatch) => TrainBatch {
-  if (!(trainer instanceof IntraStylerTrainer)) throw new UnpairedError("BAD_OPTION", `intraStylerAugmentation needs an intrastyler run, got ${trainer.method}`);
+  if (!isStyleTranslator(trainer)) throw new UnpairedError("BAD_OPTION", `intraStylerAugmentation needs a style-conditioned run (intrastyler), got ${trainer.method}`);
   return (batch) => {
     const out = tf.tidy(() => {
       const x = tf.tensor(batch.source.images, batch.source.shape, "float32");

@@ -4,6 +4,7 @@
 import { Rng } from "../../util/random.js";
 import { UnpairedError } from "../../util/errors.js";
 import type { Profile } from "../../methods/config.js";
+import { translatesBothWays } from "../../methods/registry.js";
 
 /** The axon phantom's targets, in order of increasing dissimilarity from the TEM source. */
 export const PSEUDO_TARGETS = ["tem-species2", "sem", "brightfield"] as const;
@@ -26,7 +27,7 @@ export const PSEUDO_TRANSLATORS: readonly PseudoTranslator[] = ["syndiff", "cycl
  * strategies with every translator, rather than leaving Adaptation "n/a" for CUT.
  */
 export function isOneWayTranslator(method: PseudoTranslator): boolean {
-  return method === "cut" || method === "fastcut";
+  return !translatesBothWays(method);
 }
 
 /**
