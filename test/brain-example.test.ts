@@ -127,29 +127,38 @@ test("writeBrainExample: a missing template names the Debian package; bad option
   await assert.rejects(writeBrainExample(out, { templates, counts: { t1: 0 } }), /count t1=0/);
 });
 
-test("realMriResult: the target is judged at the largest budget, holdsFrom names the budget it holds from, the reading says so", () => {
+test("realMriResult: the best translator is judged, holdsFrom names the CUT budget it holds from, the reading names the contrast each kept", () => {
   const cfg = experimentConfig({ profile: "smoke" });
-  const at = (steps: number, cut: [number, number]) => [
-    { id: "test-0", steps, ssim: { histogram: 0.8, cut: cut[0] }, mae: { histogram: 0.1, cut: 0.08 } },
-    { id: "test-1", steps, ssim: { histogram: 0.82, cut: cut[1] }, mae: { histogram: 0.1, cut: 0.12 } },
+  const at = (method: "cut" | "cyclegan", steps: number, t: [number, number], corr = { truth: 0.6, input: -0.5 }) => [
+    { id: "test-0", arm: { method, steps }, ssim: { histogram: 0.8, translation: t[0] }, mae: { histogram: 0.1, translation: 0.08 }, correlation: corr },
+    { id: "test-1", arm: { method, steps }, ssim: { histogram: 0.82, translation: t[1] }, mae: { histogram: 0.1, translation: 0.12 }, correlation: corr },
   ];
-  const r = realMriResult(cfg, [...at(4, [0.3, 0.4]), ...at(8, [0.85, 0.8])], [], ["runs/a", "runs/b"], 1);
-  assert.equal(r.numbers["target.cutBeatsHistogramMatching"], true);
+  const r = realMriResult(cfg, [...at("cut", 4, [0.3, 0.4]), ...at("cut", 8, [0.85, 0.8]), ...at("cyclegan", 4, [0.5, 0.5])], [], ["runs/a", "runs/b", "runs/c"], 1);
+  assert.equal(r.numbers["target.translationBeatsHistogramMatching"], true);
   assert.equal(r.numbers["holdsFrom"], 8);
-  assert.equal(r.numbers["cutWins.8"], 1);
-  assert.equal(r.numbers["cutWins.4"], 0);
+  assert.equal(r.numbers["wins.cut.8"], 1);
+  assert.equal(r.numbers["wins.cut.4"], 0);
   assert.equal(r.numbers["ssim.cut.8"], 0.825);
+  assert.equal(r.numbers["ssim.cyclegan.4"], 0.5);
+  assert.equal(r.numbers["corrTruth.cyclegan.4"], 0.6);
   assert.equal(r.numbers["ssim.histogram"], 0.81);
   assert.deepEqual(r.figures.map((f) => f.name), ["", "budget"]);
-  assert.match(r.reading, /0\.825 at 8 steps \(higher in 1 of 2\)/);
+  assert.match(r.reading, /CUT, 8 steps 0\.825 \(higher in 1 of 2\)/);
+  assert.match(r.reading, /the best: CUT, 8 steps/);
   assert.match(r.reading, /reaches the baseline from 8 steps on/);
-  const worse = realMriResult(cfg, [...at(4, [0.85, 0.9]), ...at(8, [0.5, 0.5])], [], ["runs/a", "runs/b"], 1);
-  assert.equal(worse.numbers["target.cutBeatsHistogramMatching"], false);
+  assert.match(r.reading, /contrast inversion was learnt/);
+  // The best arm need not be CUT's largest budget; CUT falling back after its peak is no "holds from".
+  const worse = realMriResult(cfg, [...at("cut", 4, [0.85, 0.9]), ...at("cut", 8, [0.5, 0.5])], [], ["runs/a", "runs/b"], 1);
+  assert.equal(worse.numbers["target.translationBeatsHistogramMatching"], true);
   assert.equal(worse.numbers["holdsFrom"], null);
   assert.match(worse.reading, /reaches the baseline at 4 steps but not at 8/);
-  const never = realMriResult(cfg, [...at(4, [0.3, 0.4]), ...at(8, [0.5, 0.5])], [], ["runs/a", "runs/b"], 1);
-  assert.match(never.reading, /below the baseline at every budget tried, though it gains with steps \(0\.350 to 0\.500\)/);
-  assert.match(worse.reading, /fails/);
+  const kept = { truth: -0.4, input: 0.5 };
+  const never = realMriResult(cfg, [...at("cut", 4, [0.3, 0.4], kept), ...at("cut", 8, [0.5, 0.5], kept), ...at("cyclegan", 8, [0.1, 0.2], kept)], [], ["runs/a", "runs/b"], 1);
+  assert.equal(never.numbers["target.translationBeatsHistogramMatching"], false);
+  assert.match(never.reading, /below the baseline at every budget tried, and it gains with steps \(0\.350 to 0\.500\)/);
+  assert.match(never.reading, /Every translation kept the T1's contrast/);
+  assert.match(never.reading, /CycleGAN, 8 steps -0\.40 \(\+0\.50\)/);
+  assert.match(never.reading, /fails/);
 });
 
 test("CLI: brain-example, histmatch and compare run the recipe; their mistakes are one-line errors", async () => {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { histogramMatch } from "../lib/analysis/histogramMatch.js";
-import { maskedMae, maskedSsim, ssim, ssimMap, mae } from "../lib/analysis/imageQuality.js";
+import { maskedCorrelation, maskedMae, maskedSsim, ssim, ssimMap, mae } from "../lib/analysis/imageQuality.js";
 import { maskedPercentileScale, nonZeroMask, scoreTranslation } from "../lib/analysis/translationScore.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
@@ -70,6 +70,22 @@ test("maskedSsim and maskedMae: a full mask gives the unmasked map's mean and MA
   for (let z = 5; z < 16 - 5; z++) for (let y = 5; y < 20 - 5; y++) for (let x = 5; x < 24 - 5; x++) inner[x + 24 * (y + 20 * z)] = 1;
   assert.ok(Math.abs(maskedSsim(a, b, inner, { dataRange: 4 }) - ssim(a, b, { dataRange: 4 })) < 1e-12);
   assert.throws(() => maskedSsim(a, b, new Uint8Array(n), { dataRange: 4 }), /selects no voxel/);
+});
+
+test("maskedCorrelation: +1 and -1 for linear maps, a hand-computed value, only the masked voxels count", () => {
+  const shape = [4, 3, 2];
+  const { a } = images(shape, 5);
+  const all = new Uint8Array(a.data.length).fill(1);
+  assert.ok(Math.abs(maskedCorrelation(a, { data: Float32Array.from(a.data, (v) => 3 * v + 7), shape }, all) - 1) < 1e-9);
+  assert.ok(Math.abs(maskedCorrelation(a, { data: Float32Array.from(a.data, (v) => 2 - 0.5 * v), shape }, all) + 1) < 1e-9);
+  // x = 1, 2, 3 and y = 1, 3, 2 on the first three voxels: cov 1/3, var 2/3 each, r = 0.5.
+  const x = new Float32Array(24);
+  const y = new Float32Array(24).fill(100);
+  x.set([1, 2, 3]);
+  y.set([1, 3, 2]);
+  const first3 = Uint8Array.from({ length: 24 }, (_, i) => (i < 3 ? 1 : 0));
+  assert.ok(Math.abs(maskedCorrelation({ data: x, shape }, { data: y, shape }, first3) - 0.5) < 1e-9);
+  assert.ok(Number.isNaN(maskedCorrelation({ data: x, shape }, { data: new Float32Array(24), shape }, first3)), "constant image: NaN");
 });
 
 test("scoreTranslation: invariant to each image's gain and offset, perfect for the truth itself, -1 outside the mask", () => {

@@ -289,3 +289,32 @@ function ssimCompute(what: string, a: ImageInput, b: ImageInput, options: SsimOp
   const count = (nx - 2 * r) * (ny - 2 * r) * (is3d ? nz - 2 * r : 1);
   return map ? { ssim: sum / count, map } : { ssim: sum / count };
 }
+
+/**
+ * Pearson correlation of two images over the masked voxels: +1 when one is an increasing linear
+ * function of the other, -1 when a decreasing one (an inverted contrast). NaN when either is
+ * constant there.
+ */
+export function maskedCorrelation(a: ImageInput, b: ImageInput, mask: ArrayLike<number>): number {
+  checkImagePair("maskedCorrelation", a, b);
+  const idx = maskIndices("maskedCorrelation", mask, a.data.length);
+  let ma = 0;
+  let mb = 0;
+  for (const i of idx) {
+    ma += a.data[i]!;
+    mb += b.data[i]!;
+  }
+  ma /= idx.length;
+  mb /= idx.length;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (const i of idx) {
+    const da = a.data[i]! - ma;
+    const db = b.data[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
+}

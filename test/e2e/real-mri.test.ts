@@ -114,7 +114,8 @@ test("fig-real-mri at the smoke profile: every test pair scored for both methods
   const cut = r.numbers["ssim.cut.4"] as number;
   assert.ok(hist > 0.7 && hist <= 1, `baseline SSIM ${hist}`);
   assert.ok(Number.isFinite(cut) && cut <= 1);
-  assert.equal(r.numbers["target.cutBeatsHistogramMatching"], cut >= hist);
+  assert.equal(r.numbers["target.translationBeatsHistogramMatching"], cut >= hist);
+  for (const k of ["corrTruth.cut.4", "corrInput.cut.4"]) assert.ok(Math.abs(r.numbers[k] as number) <= 1, `${k} ${r.numbers[k]}`);
   assert.deepEqual(r.figures.map((f) => f.name), ["", "examples"]);
   assert.equal(r.tables[0]!.rows.length, 1);
   assert.match(r.reading, /Targets at the smoke profile/);
