@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { histogramMatch } from "../lib/analysis/histogramMatch.js";
 import { maskedCorrelation, maskedMae, maskedSsim, ssim, ssimMap, mae } from "../lib/analysis/imageQuality.js";
-import { maskedPercentileScale, nonZeroMask, scoreTranslation } from "../lib/analysis/translationScore.js";
+import { maskedPercentileScale, nonZeroMask, scoreScaled, scoreTranslation } from "../lib/analysis/translationScore.js";
 import { UnpairedError } from "../lib/util/errors.js";
 import { Rng } from "../lib/util/random.js";
 
@@ -100,6 +100,9 @@ test("scoreTranslation: invariant to each image's gain and offset, perfect for t
   assert.ok(Math.abs(s1.ssim - s2.ssim) < 1e-5 && Math.abs(s1.mae - s2.mae) < 1e-5);
   assert.ok(s1.ssim < 0.95);
   assert.equal(s1.voxels, mask.reduce((x, v) => x + v, 0));
+  // scoreScaled on images already put on the scoring scale gives the same score.
+  assert.deepEqual(scoreScaled({ data: maskedPercentileScale(b, mask), shape }, { data: maskedPercentileScale(a, mask), shape }, mask), s1);
+  assert.throws(() => scoreScaled(b, { data: a.data.slice(0, 20), shape: [20] }, mask), /different grids/);
   const scaled = maskedPercentileScale(a, mask);
   for (let i = 0; i < mask.length; i++) if (!mask[i]) assert.equal(scaled[i], -1);
   assert.throws(() => scoreTranslation({ data: new Float32Array(10), shape: [10] }, a, mask), /different grids/);

@@ -42,12 +42,23 @@ export interface TranslationScore {
 
 /** Masked SSIM and MAE of a prediction against the truth, each on its own masked percentile scale. */
 export function scoreTranslation(prediction: ImageInput, truth: ImageInput, mask: ArrayLike<number>): TranslationScore {
+  checkSameGrid(prediction, truth);
+  return scoreScaled({ data: maskedPercentileScale(prediction, mask), shape: prediction.shape }, { data: maskedPercentileScale(truth, mask), shape: truth.shape }, mask);
+}
+
+/**
+ * scoreTranslation of images already on the scoring scale (maskedPercentileScale): for scoring
+ * several predictions against one truth without rescaling the truth each time.
+ */
+export function scoreScaled(prediction: ImageInput, truth: ImageInput, mask: ArrayLike<number>): TranslationScore {
+  checkSameGrid(prediction, truth);
+  let voxels = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) voxels++;
+  return { ssim: maskedSsim(prediction, truth, mask, { dataRange: 2 }), mae: maskedMae(prediction, truth, mask), voxels };
+}
+
+function checkSameGrid(prediction: ImageInput, truth: ImageInput): void {
   if (prediction.shape.length !== truth.shape.length || prediction.shape.some((n, a) => n !== truth.shape[a])) {
     throw new UnpairedError("BAD_VOLUME", `scoreTranslation: the prediction [${prediction.shape}] and the truth [${truth.shape}] are on different grids; the truth must be co-registered with the input`);
   }
-  const a = { data: maskedPercentileScale(prediction, mask), shape: prediction.shape };
-  const b = { data: maskedPercentileScale(truth, mask), shape: truth.shape };
-  let voxels = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) voxels++;
-  return { ssim: maskedSsim(a, b, mask, { dataRange: 2 }), mae: maskedMae(a, b, mask), voxels };
 }

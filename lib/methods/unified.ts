@@ -17,7 +17,7 @@ export interface SiteConfig extends CutConfig {
  * The site-conditioned methods' dataset option: the target sub-domains with training subjects
  * (`sites` when the user gives none), at least `min` of them.
  */
-export function sitesFromDataset(method: SiteConfig["method"], min: number) {
+function sitesFromDataset(method: SiteConfig["method"], min: number) {
   return ({ dataset, targetSites }: DatasetFacts, overrides: Readonly<Record<string, unknown>>): Record<string, unknown> => {
     if (targetSites.length < min) {
       throw new UnpairedError("BAD_CONFIG", `${method} needs named target sub-domains, and ${dataset.id} has ${targetSites.length} (${targetSites.join(", ") || "none"}) among its target training subjects`);

@@ -21,7 +21,7 @@ import {
   type BrainExamplePair,
 } from "../../data/brainExample.js";
 import { histogramMatch } from "../../analysis/histogramMatch.js";
-import { maskedPercentileScale, nonZeroMask, scoreTranslation } from "../../analysis/translationScore.js";
+import { maskedPercentileScale, nonZeroMask, scoreScaled } from "../../analysis/translationScore.js";
 import { maskedCorrelation } from "../../analysis/imageQuality.js";
 import { describe, type Row } from "../../analysis/tables.js";
 import type { Profile } from "../../methods/config.js";
@@ -142,9 +142,15 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
   const runs: string[] = [];
   let reference: number[] | undefined;
   const histograms = new Map<string, { ssim: number; mae: number }>();
-  // Each test pair read once, for every budget.
+  // Each test pair read once, and its truth and input put on the scoring scale once, for every arm.
   const volumes = await Promise.all(
-    pairs.map(async (p) => ({ t1: preprocess(await readNifti(p.t1), undefined).image, truthRaw: await readNifti(p.t2), mask: (await readNiftiLabels(p.mask)).data })),
+    pairs.map(async (p) => {
+      const t1 = preprocess(await readNifti(p.t1), undefined).image;
+      const truthRaw = await readNifti(p.t2);
+      const mask = (await readNiftiLabels(p.mask)).data;
+      const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
+      return { t1, truthRaw, mask, onScale, truth: onScale(truthRaw), input: onScale(t1) };
+    }),
   );
   for (const arm of plan.arms) {
     const run = await cachedRun(runCfg, { method: arm.method, manifest, overrides: { constantSteps: arm.steps / 2, decaySteps: arm.steps / 2 }, label: `brain-${arm.method}` });
@@ -152,7 +158,7 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
     try {
       reference ??= await brainIntensities(selectSubjects(run.dataset, { role: "target", split: "train" }).map((s) => s.image));
       for (const [k, p] of pairs.entries()) {
-        const { t1, truthRaw, mask } = volumes[k]!;
+        const { t1, truthRaw, mask, onScale, truth, input } = volumes[k]!;
         const translated = outsideBrain(translateVolume(run.trainer, run.config, t1), mask);
         // An axial slice a little above the middle: the ventricles and the deep nuclei.
         const index = Math.min(t1.shape[2]! - 1, Math.round(t1.shape[2]! * 0.55));
@@ -160,16 +166,16 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
         let h = histograms.get(p.id);
         if (!h) {
           const hist = makeVolume(histogramMatch(t1.data, reference, { mask, invert: true, background: -1 }), t1.shape, t1.spacing, t1.affine);
-          h = scoreTranslation(hist, truthRaw, mask);
+          h = scoreScaled(onScale(hist), truth, mask);
           histograms.set(p.id, h);
           if (k < tiles.length) {
             tiles[k]!.push(tile(t1), tile(hist));
             truths.push(tile(preprocess(truthRaw, undefined).image));
           }
         }
-        const c = scoreTranslation(translated, truthRaw, mask);
-        const scaled = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
-        const correlation = { truth: maskedCorrelation(scaled(translated), scaled(truthRaw), mask), input: maskedCorrelation(scaled(translated), scaled(t1), mask) };
+        const prediction = onScale(translated);
+        const c = scoreScaled(prediction, truth, mask);
+        const correlation = { truth: maskedCorrelation(prediction, truth, mask), input: maskedCorrelation(prediction, input, mask) };
         cases.push({ id: p.id, arm, ssim: { histogram: h.ssim, translation: c.ssim }, mae: { histogram: h.mae, translation: c.mae }, correlation });
         if (k < tiles.length) tiles[k]!.push(tile(translated));
       }
@@ -216,8 +222,8 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
   // The budget sweep of the profile's own translator (the first arm's method, CUT): the smallest
   // budget from which it stays at or above the baseline.
   const swept = per[0]?.arm.method;
-  const cut = per.filter((p) => p.arm.method === swept).sort((x, y) => x.arm.steps - y.arm.steps);
-  const holdsFrom = cut.find((p, i) => cut.slice(i).every((q) => q.ssim >= ssimH))?.arm.steps ?? null;
+  const sweep = per.filter((p) => p.arm.method === swept).sort((x, y) => x.arm.steps - y.arm.steps);
+  const holdsFrom = sweep.find((p, i) => sweep.slice(i).every((q) => q.ssim >= ssimH))?.arm.steps ?? null;
   const numbers: Record<string, KeyNumber> = { cases: ids.length, ownSteps: own, "ssim.histogram": r4(ssimH), "mae.histogram": r4(maeH), holdsFrom };
   for (const p of per) {
     const k = armKey(p.arm);
@@ -274,7 +280,8 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
   const f = (v: number) => v.toFixed(3);
   const f2 = (v: number) => (v >= 0 ? "+" : "") + v.toFixed(2);
   const kept = per.filter((p) => p.corrTruth < 0 && p.corrInput > 0);
-  const topCut = cut[cut.length - 1];
+  const top = sweep[sweep.length - 1];
+  const sweptName = swept ? METHOD_NAMES[swept] : "";
   const reading = [
     `${per.map((p) => p.name).join(", ")} (${cfg.profile}-profile networks), each trained on unpaired skull-stripped T1 and T2 volumes (Colin27 anatomy from mricron-data, each subject deformed, cropped and scanned with its own gain, bias field and noise; the T2 rendered by the spin-echo equation with iron-darkened deep nuclei), then scored on ${ids.length} held-out T1 volumes against their co-registered T2 within the brain mask.`,
     `Masked SSIM: histogram matching of the inverted T1 ${f(ssimH)}; ${per.map((p) => `${p.name} ${f(p.ssim)} (higher in ${p.wins} of ${ids.length})`).join(", ")}. Masked MAE on the [-1, 1] scale: baseline ${f(maeH)}; ${per.map((p) => `${p.name} ${f(p.mae)}`).join(", ")}.`,
@@ -285,11 +292,11 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
         ? `${kept.map((p) => p.name).join(", ")} kept the T1's contrast (anticorrelated with the T2, correlated with the input); the others learnt the inversion.`
         : "Every translation correlates positively with the T2: the contrast inversion was learnt.",
     holdsFrom !== null
-      ? `CUT reaches the baseline from ${holdsFrom} steps on.`
-      : cut.some((p) => p.ssim >= ssimH)
-        ? `CUT reaches the baseline at ${cut.filter((p) => p.ssim >= ssimH).map((p) => p.arm.steps).join(", ")} steps but not at ${topCut!.arm.steps}: not a budget it holds from.`
-        : cut.length
-          ? `CUT stays below the baseline at every budget tried${cut.length > 1 ? `, and it ${topCut!.ssim > cut[0]!.ssim ? "gains" : "does not gain"} with steps (${f(cut[0]!.ssim)} to ${f(topCut!.ssim)})` : ""}.`
+      ? `${sweptName} reaches the baseline from ${holdsFrom} steps on.`
+      : sweep.some((p) => p.ssim >= ssimH)
+        ? `${sweptName} reaches the baseline at ${sweep.filter((p) => p.ssim >= ssimH).map((p) => p.arm.steps).join(", ")} steps but not at ${top!.arm.steps}: not a budget it holds from.`
+        : sweep.length
+          ? `${sweptName} stays below the baseline at every budget tried${sweep.length > 1 ? `, and it ${top!.ssim > sweep[0]!.ssim ? "gains" : "does not gain"} with steps (${f(sweep[0]!.ssim)} to ${f(top!.ssim)})` : ""}.`
           : "",
     "Histogram matching can only remap intensities monotonically, so it renders the pallidum and putamen (bright or grey on T1, dark on T2) wrongly and keeps the T1's own bias field; elsewhere the T2 contrast is close to an inverted T1, which makes it a strong baseline on SSIM.",
     targetsReading(targets, cfg.profile),
