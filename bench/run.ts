@@ -3,6 +3,7 @@ import { benchEngine } from "./engine.js";
 import { benchMetrics } from "./metrics.js";
 import { benchNifti } from "./nifti.js";
 import { benchTrain } from "./train.js";
+import { benchRealMri } from "./realMri.js";
 import { peerMallocOption } from "./peerEnv.js";
 
 /** The value after `flag` in args, if given. */
@@ -38,6 +39,17 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
     const i = args.indexOf("--reps");
     await benchNifti({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
   },
+  "real-mri": async (args) => {
+    // --set key=value (repeatable): CUT options over the quick profile's, numbers and booleans parsed.
+    const overrides: Record<string, unknown> = {};
+    args.forEach((a, i) => {
+      if (a !== "--set") return;
+      const [k, v] = (args[i + 1] ?? "").split("=", 2) as [string, string | undefined];
+      if (!k || v === undefined) throw new Error(`--set: key=value, not ${args[i + 1] ?? "nothing"}`);
+      overrides[k] = v === "true" ? true : v === "false" ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+    });
+    await benchRealMri({ steps: num(option(args, "--steps")), overrides, invert: args.includes("--invert") });
+  },
   metrics: async (args) => {
     const i = args.indexOf("--reps");
     await benchMetrics({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
@@ -46,7 +58,8 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches || name === "all")) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M] [--backends torch,wasm] [--threads 1,2] [--peer-malloc default|cached]`);
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M] [--set key=value] [--invert] [--backends torch,wasm] [--threads 1,2] [--peer-malloc default|cached]`);
   process.exit(name ? 2 : 0);
 }
-for (const [k, run] of Object.entries(benches)) if (name === "all" || name === k) await run(rest);
+// real-mri trains for minutes and needs mricron-data: by name only.
+for (const [k, run] of Object.entries(benches)) if ((name === "all" && k !== "real-mri") || name === k) await run(rest);

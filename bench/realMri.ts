@@ -1,0 +1,149 @@
+// `npm run bench -- real-mri`: is the real-MRI result the kit's or the method's? CUT at the quick
+// profile on the Colin27 example (fig-real-mri's data), trained by the kit and by the PyTorch
+// peer (bench/peers/real_mri_cut.py) on the very same batches, in one invocation (the two at once,
+// one thread each); each test T1 is then translated and scored as fig-real-mri scores it (masked
+// SSIM and MAE on the scoring scale, and the masked correlation with the co-registered T2 and with
+// the input), next to histogram matching of the inverted T1. Options: `--steps N` (default 1200,
+// half decaying), `--set key=value` (CUT options, e.g. lambdaNCE=10), `--invert` (both train on
+// the inverted T1: brain voxels negated, so that CSF is bright before the network sees it).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { peerEnv } from "./peerEnv.js";
+import { initEngine, setEngineThreads } from "../lib/engine/index.js";
+import { openDataset } from "../lib/data/openDataset.js";
+import { preprocess, unpairedLoader, VolumeStore } from "../lib/data/loader.js";
+import { selectSubjects } from "../lib/data/manifest.js";
+import { brainExampleData, brainIntensities, realMriPlan } from "../lib/experiments/realMri/realMri.js";
+import { histogramMatch } from "../lib/analysis/histogramMatch.js";
+import { maskedPercentileScale, scoreScaled } from "../lib/analysis/translationScore.js";
+import { maskedCorrelation } from "../lib/analysis/imageQuality.js";
+import { configFor, createTrainer } from "../lib/methods/registry.js";
+import type { CutConfig } from "../lib/methods/cut.js";
+import type { TrainBatch } from "../lib/methods/trainer.js";
+import { linearDecaySchedule } from "../lib/optim/schedule.js";
+import { translateVolume } from "../lib/inference/translate.js";
+import { readNifti, readNiftiLabels } from "../lib/volume/niftiRead.js";
+import { makeVolume, type Volume } from "../lib/volume/volume.js";
+
+export interface RealMriBenchOptions {
+  steps?: number;
+  overrides?: Record<string, unknown>;
+  invert?: boolean;
+}
+
+/** Brain voxels (above the normalised background, -1) negated: the T1's contrast turned round. */
+const invertBrain = (x: Float32Array): Float32Array => Float32Array.from(x, (v) => (v > -1 ? -v : -1));
+
+interface Score {
+  ssim: number;
+  mae: number;
+  truth: number;
+  input: number;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function runPeer(dir: string): Promise<{ secondsPerStep: number; torch: string; losses: Record<string, number> }> {
+  const script = fileURLToPath(new URL("./peers/real_mri_cut.py", import.meta.url));
+  const python = process.env["UNPAIRED_PYTHON"] ?? "/usr/bin/python3";
+  return new Promise((resolvePeer, reject) => {
+    const child = spawn(python, [script, "--dir", dir], { env: peerEnv(1), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`the PyTorch peer failed (${python} ${script}): ${err.trim().split("\n").pop() ?? code}`));
+      else resolvePeer(JSON.parse(out.trim().split("\n").pop()!));
+    });
+  });
+}
+
+export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void> {
+  const steps = opts.steps ?? 1200;
+  const plan = realMriPlan("quick", 0);
+  const { manifest, pairs } = await brainExampleData(process.env["UNPAIRED_PHANTOMS"] ?? "data", plan.data);
+  const dataset = await openDataset(manifest);
+  const cfg = configFor("cut", "quick", dataset, { constantSteps: Math.floor(steps / 2), decaySteps: steps - Math.floor(steps / 2), ...opts.overrides }) as CutConfig;
+  const total = cfg.constantSteps + cfg.decaySteps;
+  const dir = mkdtempSync(join(tmpdir(), "unpaired-real-mri-"));
+  try {
+    // Test volumes, normalised as training sees them (and inverted with --invert).
+    const tests = await Promise.all(
+      pairs.map(async (p) => {
+        const raw = await readNifti(p.t1);
+        const mask = (await readNiftiLabels(p.mask)).data;
+        const t1 = preprocess(raw, undefined).image;
+        const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
+        return { id: p.id, t1, input: opts.invert ? makeVolume(invertBrain(t1.data), t1.shape, t1.spacing, t1.affine) : t1, mask, onScale, truth: onScale(await readNifti(p.t2)) };
+      }),
+    );
+    // The batches, drawn once: the kit trains on them in memory, the peer reads the same numbers.
+    const loader = unpairedLoader(new VolumeStore(), dataset, { patch: cfg.patch, batchSize: 1, seed: cfg.seed });
+    const batches: TrainBatch[] = [];
+    const per = cfg.patch[0]! * cfg.patch[1]!;
+    const source = new Float32Array(total * per);
+    const target = new Float32Array(total * per);
+    for (let s = 0; s < total; s++) {
+      const b = await loader.next();
+      if (opts.invert) b.source.images = invertBrain(b.source.images);
+      source.set(b.source.images, s * per);
+      target.set(b.target.images, s * per);
+      batches.push(b);
+    }
+    writeFileSync(join(dir, "source.f32"), source);
+    writeFileSync(join(dir, "target.f32"), target);
+    tests.forEach((t, k) => writeFileSync(join(dir, `input-${k}.f32`), t.input.data));
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ config: cfg, patch: [...cfg.patch].reverse(), tests: tests.map((t, k) => ({ k, shape: t.input.shape })) }));
+
+    console.log(`real-mri: CUT (quick: ngf ${cfg.ngf}, ndf ${cfg.ndf}, patch ${cfg.patch.join("x")}, lambdaNCE ${cfg.lambdaNCE}), ${total} steps on the same batches${opts.invert ? ", inverted T1" : ""}; kit and PyTorch at once, one thread each ...`);
+    const peer = runPeer(dir);
+    await initEngine({ backend: "torch", quiet: true });
+    setEngineThreads(1);
+    const trainer = createTrainer(cfg);
+    const schedule = linearDecaySchedule({ constantSteps: cfg.constantSteps, decaySteps: cfg.decaySteps });
+    const t0 = performance.now();
+    let last: Record<string, number> = {};
+    for (let s = 0; s < total; s++) {
+      trainer.setLearningRateFactor(schedule(s));
+      last = await trainer.step(batches[s]!);
+    }
+    const kitSeconds = (performance.now() - t0) / 1000 / total;
+    const kitOut = tests.map((t) => translateVolume(trainer, cfg, t.input));
+    trainer.dispose();
+    const p = await peer;
+
+    const reference = await brainIntensities(selectSubjects(dataset, { role: "target", split: "train" }).map((s) => s.image));
+    const score = (pred: Volume, k: number): Score => {
+      const t = tests[k]!;
+      const outside = makeVolume(Float32Array.from(pred.data, (x, i) => (t.mask[i] ? x : -1)), pred.shape, pred.spacing, pred.affine);
+      const scaled = t.onScale(outside);
+      const r = scoreScaled(scaled, t.truth, t.mask);
+      return { ssim: r.ssim, mae: r.mae, truth: maskedCorrelation(scaled, t.truth, t.mask), input: maskedCorrelation(scaled, t.onScale(t.t1), t.mask) };
+    };
+    const rows: Record<string, Score[]> = { "histogram matching": [], kit: [], PyTorch: [] };
+    tests.forEach((t, k) => {
+      const hist = makeVolume(histogramMatch(t.t1.data, reference, { mask: t.mask, invert: true, background: -1 }), t.t1.shape, t.t1.spacing, t.t1.affine);
+      rows["histogram matching"]!.push(score(hist, k));
+      rows["kit"]!.push(score(kitOut[k]!, k));
+      const buf = readFileSync(join(dir, `translation-${k}.f32`));
+      rows["PyTorch"]!.push(score(makeVolume(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), t.input.shape, t.input.spacing, t.input.affine), k));
+    });
+    const f = (v: number) => (v >= 0 ? " " : "") + v.toFixed(3);
+    console.log(`\n${"".padEnd(20)}  SSIM    MAE     corr(T2)  corr(T1 input)   (means over ${tests.length} test subjects)`);
+    for (const [name, rs] of Object.entries(rows)) {
+      console.log(`${name.padEnd(20)} ${f(mean(rs.map((r) => r.ssim)))}  ${f(mean(rs.map((r) => r.mae)))}  ${f(mean(rs.map((r) => r.truth)))}    ${f(mean(rs.map((r) => r.input)))}`);
+    }
+    const ks = mean(rows["kit"]!.map((r) => r.ssim));
+    const ps = mean(rows["PyTorch"]!.map((r) => r.ssim));
+    console.log(`\nkit - PyTorch: SSIM ${f(ks - ps)}, correlation with the T2 ${f(mean(rows["kit"]!.map((r) => r.truth)) - mean(rows["PyTorch"]!.map((r) => r.truth)))}`);
+    console.log(`seconds per step: kit ${kitSeconds.toFixed(3)}, PyTorch ${p.secondsPerStep.toFixed(3)} (torch ${p.torch}; ratio ${(kitSeconds / p.secondsPerStep).toFixed(2)}, both running at once)`);
+    console.log(`last step: kit ${JSON.stringify(Object.fromEntries(Object.entries(last).map(([k, v]) => [k, +v.toFixed(3)])))}, PyTorch ${JSON.stringify(Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, +v.toFixed(3)])))}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
