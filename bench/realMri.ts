@@ -4,8 +4,8 @@
 // one thread each); each test T1 is then translated and scored as fig-real-mri scores it (masked
 // SSIM and MAE on the scoring scale, and the masked correlation with the co-registered T2 and with
 // the input), next to histogram matching of the inverted T1. Options: `--steps N` (default 1200,
-// half decaying), `--set key=value` (CUT options, e.g. lambdaNCE=10), `--invert` (both train on
-// the inverted T1: brain voxels negated, so that CSF is bright before the network sees it).
+// half decaying), `--set key=value` (CUT options, e.g. lambdaNCE=10; invertSource=true turns the
+// T1's contrast round first: the kit by its option, the peer given the turned-round numbers).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,10 +31,9 @@ import { makeVolume, type Volume } from "../lib/volume/volume.js";
 export interface RealMriBenchOptions {
   steps?: number;
   overrides?: Record<string, unknown>;
-  invert?: boolean;
 }
 
-/** Brain voxels (above the normalised background, -1) negated: the T1's contrast turned round. */
+/** Brain voxels (above the normalised background, -1) negated: the T1's contrast turned round, as invertSource does. */
 const invertBrain = (x: Float32Array): Float32Array => Float32Array.from(x, (v) => (v > -1 ? -v : -1));
 
 interface Score {
@@ -70,19 +69,21 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
   const dataset = await openDataset(manifest);
   const cfg = configFor("cut", "quick", dataset, { constantSteps: Math.floor(steps / 2), decaySteps: steps - Math.floor(steps / 2), ...opts.overrides }) as CutConfig;
   const total = cfg.constantSteps + cfg.decaySteps;
+  const invert = cfg.invertSource;
   const dir = mkdtempSync(join(tmpdir(), "unpaired-real-mri-"));
   try {
-    // Test volumes, normalised as training sees them (and inverted with --invert).
+    // Test volumes, normalised as training sees them; the peer's turned round with invertSource.
     const tests = await Promise.all(
       pairs.map(async (p) => {
         const raw = await readNifti(p.t1);
         const mask = (await readNiftiLabels(p.mask)).data;
         const t1 = preprocess(raw, undefined).image;
         const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
-        return { id: p.id, t1, input: opts.invert ? makeVolume(invertBrain(t1.data), t1.shape, t1.spacing, t1.affine) : t1, mask, onScale, truth: onScale(await readNifti(p.t2)) };
+        return { id: p.id, t1, mask, onScale, truth: onScale(await readNifti(p.t2)) };
       }),
     );
-    // The batches, drawn once: the kit trains on them in memory, the peer reads the same numbers.
+    // The batches, drawn once: the kit trains on them in memory, the peer reads the same numbers
+    // (turned round with invertSource, which the kit does itself).
     const loader = unpairedLoader(new VolumeStore(), dataset, { patch: cfg.patch, batchSize: 1, seed: cfg.seed });
     const batches: TrainBatch[] = [];
     const per = cfg.patch[0]! * cfg.patch[1]!;
@@ -90,17 +91,16 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
     const target = new Float32Array(total * per);
     for (let s = 0; s < total; s++) {
       const b = await loader.next();
-      if (opts.invert) b.source.images = invertBrain(b.source.images);
-      source.set(b.source.images, s * per);
+      source.set(invert ? invertBrain(b.source.images) : b.source.images, s * per);
       target.set(b.target.images, s * per);
       batches.push(b);
     }
     writeFileSync(join(dir, "source.f32"), source);
     writeFileSync(join(dir, "target.f32"), target);
-    tests.forEach((t, k) => writeFileSync(join(dir, `input-${k}.f32`), t.input.data));
-    writeFileSync(join(dir, "meta.json"), JSON.stringify({ config: cfg, patch: [...cfg.patch].reverse(), tests: tests.map((t, k) => ({ k, shape: t.input.shape })) }));
+    tests.forEach((t, k) => writeFileSync(join(dir, `input-${k}.f32`), invert ? invertBrain(t.t1.data) : t.t1.data));
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ config: cfg, patch: [...cfg.patch].reverse(), tests: tests.map((t, k) => ({ k, shape: t.t1.shape })) }));
 
-    console.log(`real-mri: CUT (quick: ngf ${cfg.ngf}, ndf ${cfg.ndf}, patch ${cfg.patch.join("x")}, lambdaNCE ${cfg.lambdaNCE}), ${total} steps on the same batches${opts.invert ? ", inverted T1" : ""}; kit and PyTorch at once, one thread each ...`);
+    console.log(`real-mri: CUT (quick: ngf ${cfg.ngf}, ndf ${cfg.ndf}, patch ${cfg.patch.join("x")}, lambdaNCE ${cfg.lambdaNCE}), ${total} steps on the same batches${invert ? ", the T1 turned round first (invertSource)" : ""}; kit and PyTorch at once, one thread each ...`);
     const peer = runPeer(dir);
     await initEngine({ backend: "torch", quiet: true });
     setEngineThreads(1);
@@ -113,7 +113,7 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
       last = await trainer.step(batches[s]!);
     }
     const kitSeconds = (performance.now() - t0) / 1000 / total;
-    const kitOut = tests.map((t) => translateVolume(trainer, cfg, t.input));
+    const kitOut = tests.map((t) => translateVolume(trainer, cfg, t.t1));
     trainer.dispose();
     const p = await peer;
 
@@ -131,7 +131,7 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
       rows["histogram matching"]!.push(score(hist, k));
       rows["kit"]!.push(score(kitOut[k]!, k));
       const buf = readFileSync(join(dir, `translation-${k}.f32`));
-      rows["PyTorch"]!.push(score(makeVolume(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), t.input.shape, t.input.spacing, t.input.affine), k));
+      rows["PyTorch"]!.push(score(makeVolume(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), t.t1.shape, t.t1.spacing, t.t1.affine), k));
     });
     const f = (v: number) => (v >= 0 ? " " : "") + v.toFixed(3);
     console.log(`\n${"".padEnd(20)}  SSIM    MAE     corr(T2)  corr(T1 input)   (means over ${tests.length} test subjects)`);

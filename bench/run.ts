@@ -48,7 +48,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
       if (!k || v === undefined) throw new Error(`--set: key=value, not ${args[i + 1] ?? "nothing"}`);
       overrides[k] = v === "true" ? true : v === "false" ? false : Number.isFinite(Number(v)) ? Number(v) : v;
     });
-    await benchRealMri({ steps: num(option(args, "--steps")), overrides, invert: args.includes("--invert") });
+    await benchRealMri({ steps: num(option(args, "--steps")), overrides });
   },
   metrics: async (args) => {
     const i = args.indexOf("--reps");
@@ -58,7 +58,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches || name === "all")) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M] [--set key=value] [--invert] [--backends torch,wasm] [--threads 1,2] [--peer-malloc default|cached]`);
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}|all> [--steps N] [--warmup N] [--dims 2|3] [--reps N] [--method M] [--set key=value] [--backends torch,wasm] [--threads 1,2] [--peer-malloc default|cached]`);
   process.exit(name ? 2 : 0);
 }
 // real-mri trains for minutes and needs mricron-data: by name only.

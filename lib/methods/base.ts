@@ -64,6 +64,30 @@ export abstract class TrainerBase<C extends CommonConfig> implements TrainingFac
     return tf.tensor(b.images, b.shape, "float32");
   }
 
+  /** Whether the source's contrast is turned round for the networks (translators' `invertSource`). */
+  protected get invertsSource(): boolean {
+    return "invertSource" in this.cfg && this.cfg.invertSource === true;
+  }
+
+  /**
+   * A source image as the networks see it: with `invertSource`, every value above the
+   * normalised background (-1) negated, else the image itself (a new tensor either way). The
+   * map is its own inverse, so it also takes a translation into the source domain back.
+   */
+  protected sourceSide(x: tf.Tensor): tf.Tensor {
+    if (!this.invertsSource) return tf.clone(x);
+    return tf.tidy(() => tf.where(tf.greater(x, -1), tf.neg(x), x));
+  }
+
+  /** A batch's source images as [b, (d,) h, w, 1], as the networks see them (see sourceSide). */
+  protected sourceImages(b: Batch): tf.Tensor {
+    const x = this.images(b);
+    if (!this.invertsSource) return x;
+    const y = this.sourceSide(x);
+    x.dispose();
+    return y;
+  }
+
   /** A batch's labels as int32 [b, (d,) h, w]. */
   protected labels(b: Batch): tf.Tensor {
     if (!b.labels) throw new Error(`${this.method}: this step needs labelled source batches`);

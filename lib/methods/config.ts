@@ -43,6 +43,14 @@ export interface TranslatorConfig extends CommonConfig {
   gan: "lsgan" | "vanilla" | "nonsaturating";
   upsample: "transpose" | "resize-conv";
   antialias: boolean;
+  /**
+   * Turn the source's contrast round before the networks see it: every voxel above the
+   * normalised background (-1) negated, in training and when translating (a translation back
+   * into the source domain is turned round again). For pairs whose contrast is inverted, as T1
+   * to T2 brain MRI: the translators keep their input's contrast (PatchNCE ties each output
+   * patch to its input), so they start from the right side of it (`npm run bench -- real-mri`).
+   */
+  invertSource: boolean;
 }
 
 export type { CycleGanConfig } from "./cyclegan.js";
@@ -90,6 +98,7 @@ export function translatorDefaults(method: MethodName, profile: Profile, dims: 2
     gan: "lsgan",
     upsample: "transpose",
     antialias: false,
+    invertSource: false,
     ...PROFILE_COMMON[profile],
   };
 }

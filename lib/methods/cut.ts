@@ -137,7 +137,7 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
 
   async step(batch: TrainBatch): Promise<StepLosses> {
     const c = this.cfg;
-    const realA = this.images(batch.source);
+    const realA = this.sourceImages(batch.source);
     const realB = this.images(batch.target);
     const b = realA.shape[0]!;
     const flipped = c.flipEquivariance && this.rng.chance(0.5);
@@ -192,7 +192,7 @@ export class CutTrainer<C extends CutConfig = CutConfig> extends TrainerBase<C> 
 
   translate(x: tf.Tensor, opts: TranslateOptions = {}): tf.Tensor {
     if (opts.reverse) throw new UnpairedError("BAD_OPTION", `${this.method} translates one way only (source -> target); --reverse needs a method that learns both directions (cyclegan, syndiff)`);
-    return tf.tidy(() => this.generate(x, this.translationCondition(x, opts)));
+    return tf.tidy(() => this.generate(this.sourceSide(x), this.translationCondition(x, opts)));
   }
 
   /** The condition used when translating (none for plain CUT). */

@@ -63,7 +63,7 @@ export class CycleGanTrainer extends TrainerBase<CycleGanConfig> implements Tran
 
   async step(batch: TrainBatch): Promise<StepLosses> {
     const c = this.cfg;
-    const realA = this.images(batch.source);
+    const realA = this.sourceImages(batch.source);
     const realB = this.images(batch.target);
     const labelsA = this.S_A ? this.labels(batch.source) : undefined;
     const kept: { fakeA?: tf.Tensor; fakeB?: tf.Tensor } = {};
@@ -112,7 +112,7 @@ export class CycleGanTrainer extends TrainerBase<CycleGanConfig> implements Tran
   }
 
   translate(x: tf.Tensor, opts: TranslateOptions = {}): tf.Tensor {
-    return tf.tidy(() => (opts.reverse ? this.G_B : this.G_A).apply(x));
+    return tf.tidy(() => (opts.reverse ? this.sourceSide(this.G_B.apply(x)) : this.G_A.apply(this.sourceSide(x))));
   }
 
   /** The segmentor for domain B (shape consistency only): segments translated or real target images. */

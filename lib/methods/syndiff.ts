@@ -173,7 +173,7 @@ export class SynDiffTrainer extends TrainerBase<SynDiffConfig> implements Transl
 
   async step(batch: TrainBatch): Promise<StepLosses> {
     const c = this.cfg;
-    const realA = this.images(batch.source);
+    const realA = this.sourceImages(batch.source);
     const realB = this.images(batch.target);
     if (realA.rank !== 4 || realB.rank !== 4) {
       tf.dispose([realA, realB]);
@@ -258,13 +258,15 @@ export class SynDiffTrainer extends TrainerBase<SynDiffConfig> implements Transl
     const rng = new Rng(`syndiff:${this.cfg.seed}:translate`);
     const b = x.shape[0]!;
     return tf.tidy(() => {
+      // The source side as the networks see it (invertSource): the condition going forward, the result going back.
+      const cond = opts.reverse ? x : this.sourceSide(x);
       let xt = SynDiffTrainer.gaussian(rng, x.shape);
       for (let step = this.cfg.timesteps - 1; step >= 0; step--) {
         const t = Array.from({ length: b }, () => step);
-        const x0 = gen.apply(tf.concat([xt, x], 3), t, SynDiffTrainer.gaussian(rng, [b, this.cfg.nz]));
+        const x0 = gen.apply(tf.concat([xt, cond], 3), t, SynDiffTrainer.gaussian(rng, [b, this.cfg.nz]));
         xt = samplePosterior(this.schedule, x0, xt, t, SynDiffTrainer.gaussian(rng, x.shape));
       }
-      return xt;
+      return opts.reverse ? this.sourceSide(xt) : xt;
     });
   }
 

@@ -55,27 +55,49 @@ export interface RealMriPlan {
 export interface RealMriArm {
   method: "cut" | "cyclegan";
   steps: number;
+  /**
+   * The recipe's variant for an inverted contrast: the T1 turned round before the networks see
+   * it (`invertSource`), so that the input the translator keeps already has CSF bright.
+   */
+  inverted?: boolean;
+  /** Further method options (the inverted CUT arm's lambdaNCE 10). */
+  overrides?: Record<string, unknown>;
 }
+
+/** The method options of an arm beyond its budget. */
+export const armOverrides = (a: RealMriArm): Record<string, unknown> => ({ ...(a.inverted ? { invertSource: true } : {}), ...a.overrides });
 
 const METHOD_NAMES: Record<RealMriArm["method"], string> = { cut: "CUT", cyclegan: "CycleGAN" };
 /** An arm's name in tables and legends, e.g. "CUT, 1200 steps". */
-export const armName = (a: RealMriArm): string => `${METHOD_NAMES[a.method]}, ${a.steps} steps`;
-/** An arm's key in the numbers, e.g. "cut.1200". */
-const armKey = (a: RealMriArm): string => `${a.method}.${a.steps}`;
+export const armName = (a: RealMriArm): string => {
+  const options = Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`);
+  return `${METHOD_NAMES[a.method]}${a.inverted ? " on the inverted T1" : ""}${options.length ? ` (${options.join(", ")})` : ""}, ${a.steps} steps`;
+};
+/** An arm's key in the numbers, e.g. "cut.1200" or "cut-inverted.1200". */
+const armKey = (a: RealMriArm): string => `${a.method}${a.inverted ? "-inverted" : ""}.${a.steps}`;
 
 export function realMriPlan(profile: Profile, seed: number): RealMriPlan {
   const plans: Record<Profile, RealMriPlan> = {
-    smoke: { data: { seed, spacing: 4, counts: { t1: 2, t2: 2, test: 1 } }, arms: [{ method: "cut", steps: 4 }] },
+    smoke: {
+      data: { seed, spacing: 4, counts: { t1: 2, t2: 2, test: 1 } },
+      arms: [
+        { method: "cut", steps: 4 },
+        { method: "cut", steps: 4, inverted: true, overrides: { lambdaNCE: 10 } },
+      ],
+    },
     // 2 mm volumes (about 75 x 90 x 75 after cropping) and the quick profile's CUT (64 x 64 axial
     // slices, 1200 steps), then four times the budget to see where the claim goes, and CycleGAN
     // at the profile's budget: a second translator, whose cycle loss does not tie each output
-    // patch to its input's features as PatchNCE does.
+    // patch to its input's features as PatchNCE does. Then CUT on the inverted T1: every arm
+    // above keeps its input's contrast, and this is the recipe's answer to that.
     quick: {
       data: { seed, spacing: 2, counts: { ...BRAIN_EXAMPLE_DEFAULTS.counts } },
       arms: [
         { method: "cut", steps: 1200 },
         { method: "cut", steps: 4800 },
         { method: "cyclegan", steps: 1200 },
+        // PatchNCE at 10 (FastCUT's weight) holds the output closer to its (inverted) input.
+        { method: "cut", steps: 1200, inverted: true, overrides: { lambdaNCE: 10 } },
       ],
     },
     paper: { data: { seed, spacing: 1, counts: { t1: 24, t2: 24, test: 8 } }, arms: [{ method: "cut", steps: 40_000 }] },
@@ -153,7 +175,7 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
     }),
   );
   for (const arm of plan.arms) {
-    const run = await cachedRun(runCfg, { method: arm.method, manifest, overrides: { constantSteps: arm.steps / 2, decaySteps: arm.steps / 2 }, label: `brain-${arm.method}` });
+    const run = await cachedRun(runCfg, { method: arm.method, manifest, overrides: { constantSteps: arm.steps / 2, decaySteps: arm.steps / 2, ...armOverrides(arm) }, label: `brain-${arm.method}${arm.inverted ? "-inverted" : ""}` });
     runs.push(run.runDir);
     try {
       reference ??= await brainIntensities(selectSubjects(run.dataset, { role: "target", split: "train" }).map((s) => s.image));
@@ -222,7 +244,7 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
   // The budget sweep of the profile's own translator (the first arm's method, CUT): the smallest
   // budget from which it stays at or above the baseline.
   const swept = per[0]?.arm.method;
-  const sweep = per.filter((p) => p.arm.method === swept).sort((x, y) => x.arm.steps - y.arm.steps);
+  const sweep = per.filter((p) => p.arm.method === swept && !p.arm.inverted).sort((x, y) => x.arm.steps - y.arm.steps);
   const holdsFrom = sweep.find((p, i) => sweep.slice(i).every((q) => q.ssim >= ssimH))?.arm.steps ?? null;
   const numbers: Record<string, KeyNumber> = { cases: ids.length, ownSteps: own, "ssim.histogram": r4(ssimH), "mae.histogram": r4(maeH), holdsFrom };
   for (const p of per) {
@@ -268,9 +290,9 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
   const steps = [...new Set(per.map((p) => p.arm.steps))];
   if (steps.length > 1) {
     const series = (["cut", "cyclegan"] as const)
-      .map((m) => ({ m, points: per.filter((p) => p.arm.method === m).map((p) => ({ steps: p.arm.steps, value: p.ssim })) }))
+      .flatMap((m) => [false, true].map((inv) => ({ m, inv, points: per.filter((p) => p.arm.method === m && !p.arm.inverted === !inv).map((p) => ({ steps: p.arm.steps, value: p.ssim })) })))
       .filter((x) => x.points.length)
-      .map((x, i) => ({ name: `${METHOD_NAMES[x.m]}, mean masked SSIM`, points: x.points, ...(i === 0 ? { target: { value: ssimH, label: `histogram matching (${ssimH.toFixed(3)})` } } : {}) }));
+      .map((x, i) => ({ name: `${METHOD_NAMES[x.m]}${x.inv ? " on the inverted T1" : ""}, mean masked SSIM`, points: x.points, ...(i === 0 ? { target: { value: ssimH, label: `histogram matching (${ssimH.toFixed(3)})` } } : {}) }));
     figures.push({
       name: "budget",
       caption: "Each translator's mean masked SSIM against its training steps; dashed: histogram matching's, the value to beat.",
