@@ -16,7 +16,7 @@ import { initEngine, setEngineThreads } from "../lib/engine/index.js";
 import { openDataset } from "../lib/data/openDataset.js";
 import { preprocess, unpairedLoader, VolumeStore } from "../lib/data/loader.js";
 import { selectSubjects } from "../lib/data/manifest.js";
-import { brainExampleData, brainIntensities, realMriPlan } from "../lib/experiments/realMri/realMri.js";
+import { brainExampleData, brainExampleRoot, brainIntensities, realMriPlan } from "../lib/experiments/realMri/realMri.js";
 import { histogramMatch } from "../lib/analysis/histogramMatch.js";
 import { maskedPercentileScale, scoreScaled } from "../lib/analysis/translationScore.js";
 import { maskedCorrelation } from "../lib/analysis/imageQuality.js";
@@ -65,7 +65,7 @@ function runPeer(dir: string): Promise<{ secondsPerStep: number; torch: string; 
 export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void> {
   const steps = opts.steps ?? 1200;
   const plan = realMriPlan("quick", 0);
-  const { manifest, pairs } = await brainExampleData(process.env["UNPAIRED_PHANTOMS"] ?? "data", plan.data);
+  const { manifest, pairs } = await brainExampleData(brainExampleRoot(), plan.data);
   const dataset = await openDataset(manifest);
   const cfg = configFor("cut", "quick", dataset, { constantSteps: Math.floor(steps / 2), decaySteps: steps - Math.floor(steps / 2), ...opts.overrides }) as CutConfig;
   const total = cfg.constantSteps + cfg.decaySteps;

@@ -10,6 +10,7 @@
 // needs the mricron-data package): `npm run figures -- --only fig-real-mri`.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { preprocess } from "../../data/loader.js";
 import { selectSubjects } from "../../data/manifest.js";
 import {
@@ -105,6 +106,15 @@ export function realMriPlan(profile: Profile, seed: number): RealMriPlan {
   return plans[profile];
 }
 
+/**
+ * Where the example is written: like the phantoms, under UNPAIRED_PHANTOMS when set (the tests
+ * point it at a temporary folder), else the project's data/ (found from this file, so a notebook
+ * or another working folder writes to the same place).
+ */
+export function brainExampleRoot(): string {
+  return process.env["UNPAIRED_PHANTOMS"] ?? fileURLToPath(new URL("../../../data", import.meta.url));
+}
+
 /** The example's folder under `root` (named by its id), written on first use (one writer at a time). */
 export async function brainExampleData(root: string, plan: RealMriPlan["data"], templates?: string): Promise<{ manifest: string; pairs: BrainExamplePair[] }> {
   const dir = resolve(root, brainExampleId(plan));
@@ -154,8 +164,7 @@ const HISTOGRAM = "histogram matching (inverted T1)";
 export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResult> {
   const t0 = performance.now();
   const plan = realMriPlan(cfg.profile, cfg.seed);
-  // Written like the phantoms: under UNPAIRED_PHANTOMS when set, else the project's data/.
-  const { manifest, pairs } = await brainExampleData(process.env["UNPAIRED_PHANTOMS"] ?? "data", plan.data);
+  const { manifest, pairs } = await brainExampleData(brainExampleRoot(), plan.data);
   // The example's manifest names its own folder: a --data-root for the phantoms must not move it.
   const { dataRoot: _dataRoot, phantomRoot: _phantomRoot, ...runCfg } = cfg;
   const cases: RealMriCase[] = [];
