@@ -159,6 +159,16 @@ test("realMriResult: the best translator is judged, holdsFrom names the CUT budg
   assert.match(never.reading, /Every translation kept the T1's contrast/);
   assert.match(never.reading, /CycleGAN, 8 steps -0\.40 \(\+0\.50\)/);
   assert.match(never.reading, /fails/);
+  // An arm on the inverted T1 is reported as given the inversion, and is no point of CUT's budget sweep.
+  const inverted = (steps: number, v: number) =>
+    at("cut", steps, [v, v]).map((c) => ({ ...c, arm: { ...c.arm, inverted: true, overrides: { lambdaNCE: 10 } }, correlation: { truth: 0.7, input: -0.8 } }));
+  const turned = realMriResult(cfg, [...at("cut", 4, [0.3, 0.4], kept), ...at("cut", 8, [0.5, 0.5], kept), ...inverted(4, 0.9)], [], ["runs/a", "runs/b", "runs/c"], 1);
+  assert.equal(turned.numbers["ssim.cut-inverted.4"], 0.9);
+  assert.equal(turned.numbers["holdsFrom"], null, "the inverted arm does not make CUT's sweep hold");
+  assert.equal(turned.numbers["target.translationBeatsHistogramMatching"], true);
+  assert.match(turned.reading, /the best: CUT on the inverted T1 \(lambdaNCE 10\), 4 steps/);
+  assert.match(turned.reading, /CUT, 4 steps, CUT, 8 steps kept the T1's contrast .*; CUT on the inverted T1 \(lambdaNCE 10\), 4 steps was given the inversion \(the T1 turned round first\) and correlates with the T2 at \+0\.70\./);
+  assert.match(turned.reading, /CUT stays below the baseline at every budget tried/);
 });
 
 test("CLI: brain-example, histmatch and compare run the recipe; their mistakes are one-line errors", async () => {

@@ -320,7 +320,10 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
     kept.length === per.length && per.length
       ? "Every translation kept the T1's contrast: anticorrelated with the T2 and correlated with its own input, CSF darker than white matter where the T2 has it bright. The translators matched the T2's intensity range and texture but did not learn the inversion at these budgets, which is why they score near zero on SSIM."
       : kept.length
-        ? `${kept.map((p) => p.name).join(", ")} kept the T1's contrast (anticorrelated with the T2, correlated with the input); the others learnt the inversion.`
+        ? `${kept.map((p) => p.name).join(", ")} kept the T1's contrast (anticorrelated with the T2, correlated with the input); ${per
+            .filter((p) => !kept.includes(p))
+            .map((p) => `${p.name} ${p.arm.inverted ? "was given the inversion (the T1 turned round first) and" : ""} correlates with the T2 at ${f2(p.corrTruth)}`.replace("  ", " "))
+            .join(", ")}.`
         : "Every translation correlates positively with the T2: the contrast inversion was learnt.",
     holdsFrom !== null
       ? `${sweptName} reaches the baseline from ${holdsFrom} steps on.`
