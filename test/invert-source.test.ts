@@ -33,8 +33,8 @@ const batch = (a: Float32Array, b: Float32Array): TrainBatch => ({
 });
 
 const tiny = { patch: [16, 16], ngf: 4, ndf: 4 };
-const pair = (method: "cut" | "cyclegan") => {
-  const extra = method === "cut" ? { numPatches: 8 } : {};
+const pair = (method: "cut" | "cyclegan" | "syndiff") => {
+  const extra = method === "cut" ? { numPatches: 8 } : method === "syndiff" ? { diffChannels: 4 } : {};
   const on = createTrainer(resolveConfig(method, "smoke", 2, { ...tiny, ...extra, invertSource: true })) as TrainingFace & Translator;
   const off = createTrainer(resolveConfig(method, "smoke", 2, { ...tiny, ...extra })) as TrainingFace & Translator;
   return { on, off };
@@ -84,11 +84,14 @@ describe("invertSource", () => {
     });
   }
 
-  test("cyclegan: a translation back into the source domain is turned round again", () => {
-    const { on, off } = pair("cyclegan");
-    const y = image(4);
-    assert.deepEqual(run(on, y, true), inverted(run(off, y, true)));
-    on.dispose();
-    off.dispose();
-  });
+  for (const method of ["cyclegan", "syndiff"] as const) {
+    test(`${method}: a translation back into the source domain is turned round again, and forward it takes the inverted source`, () => {
+      const { on, off } = pair(method);
+      const y = image(4);
+      assert.deepEqual(run(on, y, true), inverted(run(off, y, true)));
+      assert.deepEqual(run(on, y), run(off, inverted(y)));
+      on.dispose();
+      off.dispose();
+    });
+  }
 });
