@@ -31,7 +31,7 @@ import { withFileLock } from "../../util/fileLock.js";
 import { readNifti, readNiftiLabels } from "../../volume/niftiRead.js";
 import { makeVolume, type Volume } from "../../volume/volume.js";
 import { sliceOf, windowLevel } from "../../viz/imageGrid.js";
-import { imageGridFigure } from "../../viz/imageFigures.js";
+import { imageGridFigure, type ColumnTitle } from "../../viz/imageFigures.js";
 import { qualityBarsFigure, type QualityRow } from "../../viz/qualityBarsFigure.js";
 import { budgetSweepFigure } from "../../viz/budgetSweepFigure.js";
 import type { Bitmap } from "../../viz/png.js";
@@ -73,6 +73,11 @@ const METHOD_NAMES: Record<RealMriArm["method"], string> = { cut: "CUT", cyclega
 export const armName = (a: RealMriArm): string => {
   const options = Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`);
   return `${METHOD_NAMES[a.method]}${a.inverted ? " on the inverted T1" : ""}${options.length ? ` (${options.join(", ")})` : ""}, ${a.steps} steps`;
+};
+/** An arm's column title in the picture: method and budget, its variant in a note above. */
+const armTitle = (a: RealMriArm): ColumnTitle => {
+  const variant = [...(a.inverted ? ["on the inverted T1"] : []), ...Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`)];
+  return { text: `${METHOD_NAMES[a.method]}, ${a.steps} steps`, ...(variant.length ? { note: variant.join(", ") } : {}) };
 };
 /** An arm's key in the numbers, e.g. "cut.1200" or "cut-inverted.1200". */
 const armKey = (a: RealMriArm): string => `${a.method}${a.inverted ? "-inverted" : ""}.${a.steps}`;
@@ -292,7 +297,7 @@ export function realMriResult(cfg: ExperimentConfig, cases: readonly RealMriCase
       figure: imageGridFigure({
         title: "Test subjects (axial slice): T1 input, the baseline, the translations, the co-registered T2",
         rows: tiles.map((images, i) => ({ label: ids[i] ?? `case ${i + 1}`, images })),
-        columnTitles: ["T1 (input)", "histogram matching", ...per.map((p) => p.name), "T2 (truth)"],
+        columnTitles: ["T1 (input)", "histogram matching", ...per.map((p) => armTitle(p.arm)), "T2 (truth)"],
       }),
     });
   }
