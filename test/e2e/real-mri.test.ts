@@ -112,12 +112,16 @@ test("fig-real-mri at the smoke profile: every test pair scored for both methods
   assert.equal(r.numbers["cases"], 1);
   const hist = r.numbers["ssim.histogram"] as number;
   const cut = r.numbers["ssim.cut.4"] as number;
+  const inverted = r.numbers["ssim.cut-inverted.4"] as number;
   assert.ok(hist > 0.7 && hist <= 1, `baseline SSIM ${hist}`);
-  assert.ok(Number.isFinite(cut) && cut <= 1);
-  assert.equal(r.numbers["target.translationBeatsHistogramMatching"], cut >= hist);
-  for (const k of ["corrTruth.cut.4", "corrInput.cut.4"]) assert.ok(Math.abs(r.numbers[k] as number) <= 1, `${k} ${r.numbers[k]}`);
+  for (const v of [cut, inverted]) assert.ok(Number.isFinite(v) && v <= 1);
+  assert.equal(r.numbers["target.translationBeatsHistogramMatching"], Math.max(cut, inverted) >= hist);
+  for (const k of ["corrTruth.cut.4", "corrInput.cut.4", "corrTruth.cut-inverted.4"]) assert.ok(Math.abs(r.numbers[k] as number) <= 1, `${k} ${r.numbers[k]}`);
   assert.deepEqual(r.figures.map((f) => f.name), ["", "examples"]);
-  assert.equal(r.tables[0]!.rows.length, 1);
+  assert.deepEqual(r.tables[0]!.rows.map((row) => row["translator"]), ["CUT, 4 steps", "CUT on the inverted T1 (lambdaNCE 10), 4 steps"]);
   assert.match(r.reading, /Targets at the smoke profile/);
-  assert.ok(existsSync(join(r.runs[0]!, "complete.json")));
+  for (const run of r.runs) assert.ok(existsSync(join(run, "complete.json")), run);
+  // The inverted arm's run trained with the option, the plain one without.
+  const options = r.runs.map((run) => JSON.parse(readFileSync(join(run, "config.json"), "utf8")).config as { invertSource: boolean; lambdaNCE: number });
+  assert.deepEqual(options.map((o) => [o.invertSource, o.lambdaNCE]), [[false, 1], [true, 10]]);
 });
