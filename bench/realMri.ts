@@ -16,10 +16,8 @@ import { initEngine, setEngineThreads } from "../lib/engine/index.js";
 import { openDataset } from "../lib/data/openDataset.js";
 import { preprocess, unpairedLoader, VolumeStore } from "../lib/data/loader.js";
 import { selectSubjects } from "../lib/data/manifest.js";
-import { brainExampleData, brainExampleRoot, brainIntensities, realMriPlan } from "../lib/experiments/realMri/realMri.js";
+import { brainExampleData, brainExampleRoot, brainIntensities, pairScorer, realMriPlan, type PairScore } from "../lib/experiments/realMri/realMri.js";
 import { histogramMatch } from "../lib/analysis/histogramMatch.js";
-import { maskedPercentileScale, scoreScaled } from "../lib/analysis/translationScore.js";
-import { maskedCorrelation } from "../lib/analysis/imageQuality.js";
 import { configFor, createTrainer } from "../lib/methods/registry.js";
 import type { CutConfig } from "../lib/methods/cut.js";
 import type { TrainBatch } from "../lib/methods/trainer.js";
@@ -35,13 +33,6 @@ export interface RealMriBenchOptions {
 
 /** Brain voxels (above the normalised background, -1) negated: the T1's contrast turned round, as invertSource does. */
 const invertBrain = (x: Float32Array): Float32Array => Float32Array.from(x, (v) => (v > -1 ? -v : -1));
-
-interface Score {
-  ssim: number;
-  mae: number;
-  truth: number;
-  input: number;
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -78,8 +69,7 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
         const raw = await readNifti(p.t1);
         const mask = (await readNiftiLabels(p.mask)).data;
         const t1 = preprocess(raw, undefined).image;
-        const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
-        return { id: p.id, t1, mask, onScale, truth: onScale(await readNifti(p.t2)) };
+        return { id: p.id, t1, mask, score: pairScorer(t1, await readNifti(p.t2), mask) };
       }),
     );
     // The batches, drawn once: the kit trains on them in memory, the peer reads the same numbers
@@ -118,29 +108,22 @@ export async function benchRealMri(opts: RealMriBenchOptions = {}): Promise<void
     const p = await peer;
 
     const reference = await brainIntensities(selectSubjects(dataset, { role: "target", split: "train" }).map((s) => s.image));
-    const score = (pred: Volume, k: number): Score => {
-      const t = tests[k]!;
-      const outside = makeVolume(Float32Array.from(pred.data, (x, i) => (t.mask[i] ? x : -1)), pred.shape, pred.spacing, pred.affine);
-      const scaled = t.onScale(outside);
-      const r = scoreScaled(scaled, t.truth, t.mask);
-      return { ssim: r.ssim, mae: r.mae, truth: maskedCorrelation(scaled, t.truth, t.mask), input: maskedCorrelation(scaled, t.onScale(t.t1), t.mask) };
-    };
-    const rows: Record<string, Score[]> = { "histogram matching": [], kit: [], PyTorch: [] };
+    const rows: Record<string, PairScore[]> = { "histogram matching": [], kit: [], PyTorch: [] };
     tests.forEach((t, k) => {
       const hist = makeVolume(histogramMatch(t.t1.data, reference, { mask: t.mask, invert: true, background: -1 }), t.t1.shape, t.t1.spacing, t.t1.affine);
-      rows["histogram matching"]!.push(score(hist, k));
-      rows["kit"]!.push(score(kitOut[k]!, k));
+      rows["histogram matching"]!.push(t.score(hist));
+      rows["kit"]!.push(t.score(kitOut[k]!));
       const buf = readFileSync(join(dir, `translation-${k}.f32`));
-      rows["PyTorch"]!.push(score(makeVolume(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), t.t1.shape, t.t1.spacing, t.t1.affine), k));
+      rows["PyTorch"]!.push(t.score(makeVolume(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), t.t1.shape, t.t1.spacing, t.t1.affine)));
     });
     const f = (v: number) => (v >= 0 ? " " : "") + v.toFixed(3);
     console.log(`\n${"".padEnd(20)}  SSIM    MAE     corr(T2)  corr(T1 input)   (means over ${tests.length} test subjects)`);
     for (const [name, rs] of Object.entries(rows)) {
-      console.log(`${name.padEnd(20)} ${f(mean(rs.map((r) => r.ssim)))}  ${f(mean(rs.map((r) => r.mae)))}  ${f(mean(rs.map((r) => r.truth)))}    ${f(mean(rs.map((r) => r.input)))}`);
+      console.log(`${name.padEnd(20)} ${f(mean(rs.map((r) => r.ssim)))}  ${f(mean(rs.map((r) => r.mae)))}  ${f(mean(rs.map((r) => r.correlation.truth)))}    ${f(mean(rs.map((r) => r.correlation.input)))}`);
     }
     const ks = mean(rows["kit"]!.map((r) => r.ssim));
     const ps = mean(rows["PyTorch"]!.map((r) => r.ssim));
-    console.log(`\nkit - PyTorch: SSIM ${f(ks - ps)}, correlation with the T2 ${f(mean(rows["kit"]!.map((r) => r.truth)) - mean(rows["PyTorch"]!.map((r) => r.truth)))}`);
+    console.log(`\nkit - PyTorch: SSIM ${f(ks - ps)}, correlation with the T2 ${f(mean(rows["kit"]!.map((r) => r.correlation.truth)) - mean(rows["PyTorch"]!.map((r) => r.correlation.truth)))}`);
     console.log(`seconds per step: kit ${kitSeconds.toFixed(3)}, PyTorch ${p.secondsPerStep.toFixed(3)} (torch ${p.torch}; ratio ${(kitSeconds / p.secondsPerStep).toFixed(2)}, both running at once)`);
     console.log(`last step: kit ${JSON.stringify(Object.fromEntries(Object.entries(last).map(([k, v]) => [k, +v.toFixed(3)])))}, PyTorch ${JSON.stringify(Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, +v.toFixed(3)])))}`);
   } finally {

@@ -5,6 +5,8 @@ import { benchNifti } from "./nifti.js";
 import { benchTrain } from "./train.js";
 import { benchRealMri } from "./realMri.js";
 import { peerMallocOption } from "./peerEnv.js";
+import { setOptions } from "../lib/util/setOptions.js";
+import { UnpairedError } from "../lib/util/errors.js";
 
 /** The value after `flag` in args, if given. */
 const option = (args: string[], flag: string): string | undefined => {
@@ -40,15 +42,8 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
     await benchNifti({ reps: i >= 0 ? Number(args[i + 1]) : undefined });
   },
   "real-mri": async (args) => {
-    // --set key=value (repeatable): CUT options over the quick profile's, numbers and booleans parsed.
-    const overrides: Record<string, unknown> = {};
-    args.forEach((a, i) => {
-      if (a !== "--set") return;
-      const [k, v] = (args[i + 1] ?? "").split("=", 2) as [string, string | undefined];
-      if (!k || v === undefined) throw new Error(`--set: key=value, not ${args[i + 1] ?? "nothing"}`);
-      overrides[k] = v === "true" ? true : v === "false" ? false : Number.isFinite(Number(v)) ? Number(v) : v;
-    });
-    await benchRealMri({ steps: num(option(args, "--steps")), overrides });
+    const sets = args.flatMap((a, i) => (a === "--set" ? [args[i + 1] ?? ""] : []));
+    await benchRealMri({ steps: num(option(args, "--steps")), overrides: setOptions(sets) });
   },
   metrics: async (args) => {
     const i = args.indexOf("--reps");
@@ -62,4 +57,11 @@ if (!name || !(name in benches || name === "all")) {
   process.exit(name ? 2 : 0);
 }
 // real-mri trains for minutes and needs mricron-data: by name only.
-for (const [k, run] of Object.entries(benches)) if ((name === "all" && k !== "real-mri") || name === k) await run(rest);
+try {
+  for (const [k, run] of Object.entries(benches)) if ((name === "all" && k !== "real-mri") || name === k) await run(rest);
+} catch (err) {
+  // A mistake in the options (or a missing file) is one line, not a stack trace.
+  if (!(err instanceof UnpairedError)) throw err;
+  console.error(`bench ${name}: ${err.message}`);
+  process.exit(2);
+}

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { describeEngine, initEngine, torchBuildInfo as buildInfo, torchHostCache, torchStatus } from "./engine/index.js";
 import { UnpairedError } from "./util/errors.js";
+import { setOptions } from "./util/setOptions.js";
 import { ProgressBar } from "./util/progress.js";
 import { PHANTOM_KINDS, writePhantom, type PhantomKind } from "./data/phantoms/write.js";
 import { loadManifest } from "./data/manifest.js";
@@ -222,18 +223,6 @@ async function validate(args: string[]): Promise<void> {
   for (const s of d.subjects) byDomain.set(`${s.domain}/${s.site}/${s.split}`, (byDomain.get(`${s.domain}/${s.site}/${s.split}`) ?? 0) + 1);
   console.log(`${d.id}: ${d.subjects.length} subjects under ${d.root}, all files present and consistent`);
   for (const [k, n] of [...byDomain].sort()) console.log(`  ${k}: ${n}`);
-}
-
-/** --set key=value options: numbers, booleans and comma lists are parsed; the config checks names. */
-function setOptions(values: string[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const v of values ?? []) {
-    const m = /^([A-Za-z][\w]*)=(.*)$/.exec(v);
-    if (!m) throw new UnpairedError("BAD_OPTION", `--set ${v}: expected key=value, e.g. --set lambdaNCE=2`);
-    const parse = (x: string): unknown => (x === "true" ? true : x === "false" ? false : x !== "" && Number.isFinite(Number(x)) ? Number(x) : x);
-    out[m[1]!] = m[2]!.includes(",") ? m[2]!.split(",").map(parse) : parse(m[2]!);
-  }
-  return out;
 }
 
 async function trainCommand(args: string[]): Promise<void> {

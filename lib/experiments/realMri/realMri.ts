@@ -70,13 +70,15 @@ export const armOverrides = (a: RealMriArm): Record<string, unknown> => ({ ...(a
 
 const METHOD_NAMES: Record<RealMriArm["method"], string> = { cut: "CUT", cyclegan: "CycleGAN" };
 /** An arm's name in tables and legends, e.g. "CUT, 1200 steps". */
+/** An arm's further options in words, e.g. ["lambdaNCE 10"]. */
+const optionWords = (a: RealMriArm): string[] => Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`);
 export const armName = (a: RealMriArm): string => {
-  const options = Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`);
+  const options = optionWords(a);
   return `${METHOD_NAMES[a.method]}${a.inverted ? " on the inverted T1" : ""}${options.length ? ` (${options.join(", ")})` : ""}, ${a.steps} steps`;
 };
 /** An arm's column title in the picture: method and budget, its variant in a note above. */
 const armTitle = (a: RealMriArm): ColumnTitle => {
-  const variant = [...(a.inverted ? ["on the inverted T1"] : []), ...Object.entries(a.overrides ?? {}).map(([k, v]) => `${k} ${v}`)];
+  const variant = [...(a.inverted ? ["on the inverted T1"] : []), ...optionWords(a)];
   return { text: `${METHOD_NAMES[a.method]}, ${a.steps} steps`, ...(variant.length ? { note: variant.join(", ") } : {}) };
 };
 /** An arm's key in the numbers, e.g. "cut.1200" or "cut-inverted.1200". */
@@ -154,6 +156,30 @@ export async function brainIntensities(files: readonly string[]): Promise<number
   return out;
 }
 
+/** A prediction's scores against a test pair: masked SSIM and MAE, and its correlation with the truth and with the input. */
+export interface PairScore {
+  ssim: number;
+  mae: number;
+  /** Masked correlation with the truth and with the input T1 (on the scoring scale). */
+  correlation: { truth: number; input: number };
+}
+
+/**
+ * The scorer of one test pair: its truth and input T1 put on the scoring scale once
+ * (maskedPercentileScale: -1 outside the mask, so what a prediction holds there is not scored),
+ * then each prediction on that scale scored against both.
+ */
+export function pairScorer(t1: Volume, truth: Volume, mask: ArrayLike<number>): (prediction: Volume) => PairScore {
+  const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
+  const truthScaled = onScale(truth);
+  const inputScaled = onScale(t1);
+  return (prediction) => {
+    const p = onScale(prediction);
+    const { ssim, mae } = scoreScaled(p, truthScaled, mask);
+    return { ssim, mae, correlation: { truth: maskedCorrelation(p, truthScaled, mask), input: maskedCorrelation(p, inputScaled, mask) } };
+  };
+}
+
 export interface RealMriCase {
   id: string;
   /** The translator scored. */
@@ -177,15 +203,14 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
   const truths: Bitmap[] = [];
   const runs: string[] = [];
   let reference: number[] | undefined;
-  const histograms = new Map<string, { ssim: number; mae: number }>();
+  const histograms = new Map<string, PairScore>();
   // Each test pair read once, and its truth and input put on the scoring scale once, for every arm.
   const volumes = await Promise.all(
     pairs.map(async (p) => {
       const t1 = preprocess(await readNifti(p.t1), undefined).image;
       const truthRaw = await readNifti(p.t2);
       const mask = (await readNiftiLabels(p.mask)).data;
-      const onScale = (v: Volume) => ({ data: maskedPercentileScale(v, mask), shape: v.shape });
-      return { t1, truthRaw, mask, onScale, truth: onScale(truthRaw), input: onScale(t1) };
+      return { t1, truthRaw, mask, score: pairScorer(t1, truthRaw, mask) };
     }),
   );
   for (const arm of plan.arms) {
@@ -194,7 +219,7 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
     try {
       reference ??= await brainIntensities(selectSubjects(run.dataset, { role: "target", split: "train" }).map((s) => s.image));
       for (const [k, p] of pairs.entries()) {
-        const { t1, truthRaw, mask, onScale, truth, input } = volumes[k]!;
+        const { t1, truthRaw, mask, score } = volumes[k]!;
         const translated = outsideBrain(translateVolume(run.trainer, run.config, t1), mask);
         // An axial slice a little above the middle: the ventricles and the deep nuclei.
         const index = Math.min(t1.shape[2]! - 1, Math.round(t1.shape[2]! * 0.55));
@@ -202,17 +227,15 @@ export async function runRealMri(cfg: ExperimentConfig): Promise<ExperimentResul
         let h = histograms.get(p.id);
         if (!h) {
           const hist = makeVolume(histogramMatch(t1.data, reference, { mask, invert: true, background: -1 }), t1.shape, t1.spacing, t1.affine);
-          h = scoreScaled(onScale(hist), truth, mask);
+          h = score(hist);
           histograms.set(p.id, h);
           if (k < tiles.length) {
             tiles[k]!.push(tile(t1), tile(hist));
             truths.push(tile(preprocess(truthRaw, undefined).image));
           }
         }
-        const prediction = onScale(translated);
-        const c = scoreScaled(prediction, truth, mask);
-        const correlation = { truth: maskedCorrelation(prediction, truth, mask), input: maskedCorrelation(prediction, input, mask) };
-        cases.push({ id: p.id, arm, ssim: { histogram: h.ssim, translation: c.ssim }, mae: { histogram: h.mae, translation: c.mae }, correlation });
+        const c = score(translated);
+        cases.push({ id: p.id, arm, ssim: { histogram: h.ssim, translation: c.ssim }, mae: { histogram: h.mae, translation: c.mae }, correlation: c.correlation });
         if (k < tiles.length) tiles[k]!.push(tile(translated));
       }
     } finally {
